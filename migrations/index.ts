@@ -1,0 +1,4 @@
+// Every migration, in order. Listed explicitly (no glob): works the same under tsx, vitest and compiled JS.
+import { InitialSchema1764400000000 } from "./1764400000000-InitialSchema.js";
+
+export const migrations = [InitialSchema1764400000000];

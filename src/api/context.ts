@@ -1,0 +1,65 @@
+import DataLoader from "dataloader";
+import type { DataSource } from "typeorm";
+import type { CostRow } from "../db/entities/cost.js";
+import type { StageChangeRow } from "../db/entities/stage-change.js";
+import type { KpiEngine } from "../kpi/engine.js";
+import type { KpiFigures } from "../kpi/figures.js";
+import type { LoadedSubject } from "../kpi/subjects.js";
+import { costsOfProjects } from "../store/costs.js";
+import { type KpiWithMetric, kpisOfProjects } from "../store/kpis.js";
+import { stageHistories } from "../store/projects.js";
+import type { CollectorDirectory } from "./collector-directory.js";
+import type { Events } from "./events.js";
+
+/** What resolvers may use; one instance per process. */
+export interface AppServices {
+  ds: DataSource;
+  engine: KpiEngine;
+  currency: string;
+  events: Events;
+  collectors: CollectorDirectory;
+}
+
+/** Per-request batching: a page of N projects costs one query per relation, not N. */
+export interface Loaders {
+  stageHistory: DataLoader<string, StageChangeRow[]>;
+  kpis: DataLoader<string, KpiWithMetric[]>;
+  costs: DataLoader<string, CostRow[]>;
+  figures: DataLoader<string, { subject: LoadedSubject; figures: KpiFigures }>;
+}
+
+export interface Context extends AppServices {
+  loaders: Loaders;
+}
+
+function byKey<V>(load: (keys: readonly string[]) => Promise<Map<string, V>>, empty: () => V) {
+  return new DataLoader<string, V>(async (keys) => {
+    const found = await load(keys);
+    return keys.map((k) => found.get(k) ?? empty());
+  });
+}
+
+export function createLoaders(s: AppServices): Loaders {
+  return {
+    stageHistory: byKey(
+      (ids) => stageHistories(s.ds, ids),
+      () => [],
+    ),
+    kpis: byKey(
+      (ids) => kpisOfProjects(s.ds, ids),
+      () => [],
+    ),
+    costs: byKey(
+      (ids) => costsOfProjects(s.ds, ids),
+      () => [],
+    ),
+    figures: new DataLoader(async (ids) => {
+      const found = await s.engine.figures(ids);
+      return ids.map((id) => found.get(id) ?? new Error(`KPI ${id} no longer exists`));
+    }),
+  };
+}
+
+export function createContext(s: AppServices): Context {
+  return { ...s, loaders: createLoaders(s) };
+}

@@ -1,0 +1,19 @@
+import { Arg, Ctx, Mutation, Resolver } from "type-graphql";
+import type { CostRow } from "../../db/entities/cost.js";
+import { addCost } from "../../store/costs.js";
+import type { Context } from "../context.js";
+import { AddCostInput } from "../inputs/cost.js";
+import { CostType } from "../types/cost.js";
+
+@Resolver()
+export class CostResolver {
+  @Mutation(() => CostType)
+  async addCost(
+    @Ctx() ctx: Context,
+    @Arg("input", () => AddCostInput) input: AddCostInput,
+  ): Promise<CostRow> {
+    const cost = await addCost(ctx.ds, input);
+    await ctx.events.changed({ projectIds: [String(cost.projectId)] });
+    return cost;
+  }
+}

@@ -1,0 +1,137 @@
+import { Arg, Ctx, FieldResolver, Float, Mutation, Resolver, Root, Subscription } from "type-graphql";
+import { BadInputError } from "../../errors.js";
+import { windowsOf } from "../../kpi/figures.js";
+import { type Bucket, loadSeries } from "../../kpi/series.js";
+import { trackKpi } from "../../store/kpis.js";
+import { requireMetric } from "../../store/metrics.js";
+import type { Context } from "../context.js";
+import { BucketEnum } from "../enums.js";
+import type { KpiChanged } from "../events.js";
+import { TrackKpiInput } from "../inputs/kpi.js";
+import { DateTimeScalar } from "../scalars.js";
+import {
+  ControlComparisonType,
+  IntervalType,
+  KpiType,
+  PhaseSummaryType,
+  SeriesPointType,
+} from "../types/kpi.js";
+
+@Resolver(() => KpiType)
+export class KpiResolver {
+  @Mutation(() => KpiType)
+  async trackKpi(
+    @Ctx() ctx: Context,
+    @Arg("input", () => TrackKpiInput) input: TrackKpiInput,
+  ): Promise<KpiType> {
+    const row = await trackKpi(ctx.ds, input);
+    const metric = await requireMetric(ctx.ds, input.metricKey);
+    await ctx.events.changed({ kpiIds: [String(row.id)] });
+    return { kpiId: String(row.id), projectSlug: input.projectSlug, metric, target: row.target };
+  }
+
+  private async figures(k: KpiType, ctx: Context) {
+    return (await ctx.loaders.figures.load(k.kpiId)).figures;
+  }
+
+  @FieldResolver(() => PhaseSummaryType)
+  async baseline(@Root() k: KpiType, @Ctx() ctx: Context) {
+    return (await this.figures(k, ctx)).baseline;
+  }
+
+  @FieldResolver(() => PhaseSummaryType)
+  async current(@Root() k: KpiType, @Ctx() ctx: Context) {
+    return (await this.figures(k, ctx)).current;
+  }
+
+  @FieldResolver(() => Float, { nullable: true })
+  async improvementPct(@Root() k: KpiType, @Ctx() ctx: Context) {
+    return (await this.figures(k, ctx)).improvementPct;
+  }
+
+  @FieldResolver(() => Boolean, { nullable: true })
+  async targetMet(@Root() k: KpiType, @Ctx() ctx: Context) {
+    return (await this.figures(k, ctx)).targetMet;
+  }
+
+  @FieldResolver(() => IntervalType, { nullable: true })
+  async confidence(@Root() k: KpiType, @Ctx() ctx: Context) {
+    return (await this.figures(k, ctx)).confidence;
+  }
+
+  @FieldResolver(() => Float, { nullable: true })
+  async pValue(@Root() k: KpiType, @Ctx() ctx: Context) {
+    return (await this.figures(k, ctx)).pValue;
+  }
+
+  @FieldResolver(() => ControlComparisonType, { nullable: true })
+  async control(@Root() k: KpiType, @Ctx() ctx: Context) {
+    return (await this.figures(k, ctx)).control;
+  }
+
+  @FieldResolver(() => Float, { nullable: true })
+  async annualBenefit(@Root() k: KpiType, @Ctx() ctx: Context) {
+    return (await this.figures(k, ctx)).annualBenefit;
+  }
+
+  @FieldResolver(() => DateTimeScalar, {
+    nullable: true,
+    description: "When the newest observation behind this KPI was committed.",
+  })
+  async updatedAt(@Root() k: KpiType, @Ctx() ctx: Context) {
+    return (await this.figures(k, ctx)).updatedAt;
+  }
+
+  @FieldResolver(() => [SeriesPointType])
+  async series(
+    @Root() k: KpiType,
+    @Ctx() ctx: Context,
+    @Arg("bucket", () => BucketEnum) bucket: Bucket,
+    @Arg("from", () => DateTimeScalar, { nullable: true }) from?: Date | null,
+    @Arg("to", () => DateTimeScalar, { nullable: true }) to?: Date | null,
+  ) {
+    if (from && to && from.getTime() >= to.getTime()) throw BadInputError.one("to", "must be after from");
+    const { subject } = await ctx.loaders.figures.load(k.kpiId);
+    const { kpi, metric } = subject;
+    return loadSeries(ctx.ds, {
+      projectId: kpi.projectId,
+      metricId: kpi.metricId,
+      aggregation: metric.aggregation,
+      windows: windowsOf(subject),
+      cohort: kpi.cohortDimension
+        ? { dimension: kpi.cohortDimension, treatment: kpi.cohortTreatment! }
+        : null,
+      bucket,
+      from: from ?? null,
+      to: to ?? null,
+    });
+  }
+
+  @Subscription(() => KpiType, {
+    description: "The recomputed KPI, after every committed change that affects it.",
+    topics: "KPI_UPDATED",
+    filter: ({
+      payload,
+      args,
+    }: {
+      payload: KpiChanged;
+      args: { projectSlug?: string | null; metricKey?: string | null };
+    }) =>
+      (!args.projectSlug || args.projectSlug === payload.projectSlug) &&
+      (!args.metricKey || args.metricKey === payload.metricKey),
+  })
+  async kpiUpdated(
+    @Root() payload: KpiChanged,
+    @Ctx() ctx: Context,
+    @Arg("projectSlug", () => String, { nullable: true }) _projectSlug?: string | null,
+    @Arg("metricKey", () => String, { nullable: true }) _metricKey?: string | null,
+  ): Promise<KpiType> {
+    const { subject } = await ctx.loaders.figures.load(payload.kpiId);
+    return {
+      kpiId: payload.kpiId,
+      projectSlug: payload.projectSlug,
+      metric: subject.metric,
+      target: subject.kpi.target,
+    };
+  }
+}

@@ -1,0 +1,58 @@
+import path from "node:path";
+
+// Every environment variable Uplift reads, validated once at start-up. README "Environment variables".
+export interface Env {
+  databaseUrl: string | null;
+  dataDir: string;
+  port: number;
+  host: string;
+  configPath: string | null;
+  scheduler: boolean;
+  introspection: boolean;
+  /** Largest accepted request body, bytes. */
+  maxBodyBytes: number;
+  /** Deepest accepted selection nesting of a GraphQL document. */
+  maxQueryDepth: number;
+  /** Database connections per process. */
+  poolSize: number;
+}
+
+export class EnvError extends Error {
+  override name = "EnvError";
+}
+
+function onOff(name: string, raw: string | undefined, dflt: boolean): boolean {
+  if (raw === undefined || raw === "") return dflt;
+  const v = raw.toLowerCase();
+  if (["on", "true", "1", "yes"].includes(v)) return true;
+  if (["off", "false", "0", "no"].includes(v)) return false;
+  throw new EnvError(`${name}: expected on or off, got "${raw}"`);
+}
+
+function int(name: string, raw: string | undefined, dflt: number, min: number, max: number): number {
+  if (raw === undefined || raw === "") return dflt;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new EnvError(`${name}: expected a whole number from ${min} to ${max}, got "${raw}"`);
+  }
+  return n;
+}
+
+export function readEnv(e: NodeJS.ProcessEnv = process.env): Env {
+  const databaseUrl = e.DATABASE_URL?.trim() || null;
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new EnvError("DATABASE_URL: expected a postgres:// or postgresql:// URL");
+  }
+  return {
+    databaseUrl,
+    dataDir: path.resolve(e.UPLIFT_DATA_DIR?.trim() || ".uplift"),
+    port: int("PORT", e.PORT, 4000, 0, 65535),
+    host: e.HOST?.trim() || "127.0.0.1",
+    configPath: e.UPLIFT_CONFIG?.trim() || null,
+    scheduler: onOff("UPLIFT_SCHEDULER", e.UPLIFT_SCHEDULER, true),
+    introspection: onOff("UPLIFT_INTROSPECTION", e.UPLIFT_INTROSPECTION, true),
+    maxBodyBytes: int("UPLIFT_MAX_BODY_BYTES", e.UPLIFT_MAX_BODY_BYTES, 20 * 1024 * 1024, 1024, 1024 ** 3),
+    maxQueryDepth: int("UPLIFT_MAX_QUERY_DEPTH", e.UPLIFT_MAX_QUERY_DEPTH, 12, 2, 100),
+    poolSize: int("UPLIFT_DB_POOL_SIZE", e.UPLIFT_DB_POOL_SIZE, 10, 1, 200),
+  };
+}

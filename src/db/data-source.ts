@@ -1,0 +1,34 @@
+import "reflect-metadata";
+import { DataSource } from "typeorm";
+import { migrations } from "../../migrations/index.js";
+import { entities } from "./entities/index.js";
+
+export interface DataSourceOptions {
+  url: string;
+  /** Connections in the pool (default 10). */
+  poolSize?: number;
+  applicationName?: string;
+}
+
+/** The one DataSource of the process. Schema changes come from migrations only, never `synchronize`. */
+export function createDataSource(opts: DataSourceOptions): DataSource {
+  return new DataSource({
+    type: "postgres",
+    url: opts.url,
+    entities,
+    migrations,
+    migrationsTableName: "migrations",
+    migrationsTransactionMode: "each",
+    synchronize: false,
+    migrationsRun: false,
+    logging: false,
+    poolSize: opts.poolSize ?? 10,
+    applicationName: opts.applicationName ?? "uplift",
+    extra: {
+      // Fail fast instead of hanging forever when the database is gone; queries get a generous ceiling.
+      connectionTimeoutMillis: 10_000,
+      statement_timeout: 120_000,
+      idle_in_transaction_session_timeout: 300_000,
+    },
+  });
+}

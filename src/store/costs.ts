@@ -1,0 +1,109 @@
+import type { DataSource, EntityManager } from "typeorm";
+import { COST_KINDS, type CostKind, CostRow } from "../db/entities/cost.js";
+import { ProjectRow } from "../db/entities/project.js";
+import { MAX_ABS_VALUE } from "../domain/rules.js";
+import { BadInputError, type InputProblem } from "../errors.js";
+
+export interface AddCost {
+  projectSlug: string;
+  label: string;
+  kind: CostKind;
+  amount: number;
+  startsAt: Date;
+}
+
+function validate(problems: InputProblem[], input: AddCost, field: string) {
+  if (!input.label?.trim()) problems.push({ field: `${field}.label`, message: "must not be empty" });
+  else if (input.label.length > 1000)
+    problems.push({ field: `${field}.label`, message: "must be at most 1000 characters" });
+  if (!COST_KINDS.includes(input.kind))
+    problems.push({ field: `${field}.kind`, message: "unknown cost kind" });
+  if (!Number.isFinite(input.amount) || Math.abs(input.amount) > MAX_ABS_VALUE) {
+    problems.push({
+      field: `${field}.amount`,
+      message: `must be a finite number with |x| ≤ ${MAX_ABS_VALUE}`,
+    });
+  } else if (input.amount < 0) {
+    problems.push({ field: `${field}.amount`, message: "must be ≥ 0 (a cost, not a benefit)" });
+  }
+}
+
+async function projectId(
+  m: EntityManager | DataSource,
+  slug: string,
+  problems: InputProblem[],
+  field: string,
+) {
+  const p = await m.getRepository(ProjectRow).findOne({ where: { slug } });
+  if (!p) problems.push({ field: `${field}.projectSlug`, message: `unknown project "${slug}"` });
+  return p?.id;
+}
+
+export async function addCost(
+  m: EntityManager | DataSource,
+  input: AddCost,
+  field = "input",
+): Promise<CostRow> {
+  const problems: InputProblem[] = [];
+  const id = await projectId(m, input.projectSlug, problems, field);
+  validate(problems, input, field);
+  if (problems.length) throw new BadInputError(problems);
+  return m.getRepository(CostRow).save(
+    m.getRepository(CostRow).create({
+      projectId: id!,
+      label: input.label,
+      kind: input.kind,
+      amount: input.amount,
+      startsAt: input.startsAt,
+    }),
+  );
+}
+
+/** For the configuration file: the cost with this label is created or replaced, so a restart adds nothing. */
+export async function upsertCostByLabel(
+  m: EntityManager | DataSource,
+  input: AddCost,
+  field: string,
+): Promise<void> {
+  const problems: InputProblem[] = [];
+  const id = await projectId(m, input.projectSlug, problems, field);
+  validate(problems, input, field);
+  if (problems.length) throw new BadInputError(problems);
+  const repo = m.getRepository(CostRow);
+  const existing = await repo.findOne({
+    where: { projectId: id!, label: input.label },
+    order: { id: "ASC" },
+  });
+  if (existing)
+    await repo.update(
+      { id: existing.id },
+      { kind: input.kind, amount: input.amount, startsAt: input.startsAt },
+    );
+  else
+    await repo.save(
+      repo.create({
+        projectId: id!,
+        label: input.label,
+        kind: input.kind,
+        amount: input.amount,
+        startsAt: input.startsAt,
+      }),
+    );
+}
+
+/** Costs of many projects, each list by startsAt. */
+export async function costsOfProjects(
+  ds: DataSource,
+  projectIds: readonly string[],
+): Promise<Map<string, CostRow[]>> {
+  const rows = await ds
+    .getRepository(CostRow)
+    .createQueryBuilder("c")
+    .where("c.project_id = ANY(:ids)", { ids: projectIds })
+    .orderBy("c.starts_at", "ASC")
+    .addOrderBy("c.id", "ASC")
+    .getMany();
+  const out = new Map<string, CostRow[]>(projectIds.map((id) => [id, []]));
+  for (const r of rows) out.get(String(r.projectId))?.push(r);
+  return out;
+}

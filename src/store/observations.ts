@@ -1,0 +1,213 @@
+import type { DataSource, EntityManager } from "typeorm";
+import {
+  FUTURE_TOLERANCE_MS,
+  MAX_ABS_VALUE,
+  MAX_BATCH,
+  MAX_DIMENSION_KEY,
+  MAX_DIMENSION_VALUE,
+  MAX_DIMENSIONS,
+  MAX_EXTERNAL_ID,
+  MAX_WEIGHT,
+} from "../domain/rules.js";
+import { BadInputError, type InputProblem } from "../errors.js";
+
+export interface ObservationInput {
+  projectSlug: string;
+  metricKey: string;
+  observedAt: Date;
+  value: number;
+  weight?: number | null;
+  externalId?: string | null;
+  dimensions?: Record<string, unknown> | null;
+}
+
+/** An observation whose project and metric are resolved to ids, ready to store. */
+export interface ResolvedObservation {
+  projectId: string;
+  metricId: string;
+  observedAt: Date;
+  value: number;
+  weight: number;
+  externalId: string | null;
+  dimensions: Record<string, string> | null;
+}
+
+export interface RecordResult {
+  inserted: number;
+  updated: number;
+  /** Project × metric pairs whose data changed (for KPI change events). */
+  touched: { projectId: string; metricId: string }[];
+}
+
+/** Checks one observation's own fields (not its references); pushes problems named `${field}.x`. */
+export function checkObservationFields(
+  o: Omit<ObservationInput, "projectSlug" | "metricKey">,
+  field: string,
+  problems: InputProblem[],
+  index?: number,
+  now = Date.now(),
+) {
+  const add = (f: string, message: string) =>
+    problems.push({ field: `${field}.${f}`, message, ...(index === undefined ? {} : { index }) });
+  if (!(o.observedAt instanceof Date) || Number.isNaN(o.observedAt.getTime()))
+    add("observedAt", "must be a date-time");
+  else if (o.observedAt.getTime() > now + FUTURE_TOLERANCE_MS)
+    add("observedAt", "must not be more than 24 hours in the future");
+  if (typeof o.value !== "number" || !Number.isFinite(o.value)) add("value", "must be a finite number");
+  else if (Math.abs(o.value) > MAX_ABS_VALUE) add("value", "must be within ±1e15");
+  if (o.weight !== null && o.weight !== undefined) {
+    if (
+      typeof o.weight !== "number" ||
+      !Number.isFinite(o.weight) ||
+      o.weight <= 0 ||
+      o.weight > MAX_WEIGHT
+    ) {
+      add("weight", "must be > 0 and ≤ 1e9");
+    }
+  }
+  if (o.externalId !== null && o.externalId !== undefined) {
+    if (o.externalId.length === 0) add("externalId", "must not be empty (omit it instead)");
+    else if (o.externalId.length > MAX_EXTERNAL_ID)
+      add("externalId", `must be at most ${MAX_EXTERNAL_ID} characters`);
+  }
+  const d = o.dimensions;
+  if (d !== null && d !== undefined) {
+    if (typeof d !== "object" || Array.isArray(d))
+      add("dimensions", "must be an object of string keys to string values");
+    else {
+      const entries = Object.entries(d);
+      if (entries.length > MAX_DIMENSIONS) add("dimensions", `must have at most ${MAX_DIMENSIONS} keys`);
+      for (const [k, v] of entries) {
+        if (k.length === 0 || k.length > MAX_DIMENSION_KEY)
+          add(`dimensions.${k}`, `keys must be 1 to ${MAX_DIMENSION_KEY} characters`);
+        else if (typeof v !== "string") add(`dimensions.${k}`, "must be a string");
+        else if (v.length > MAX_DIMENSION_VALUE)
+          add(`dimensions.${k}`, `must be at most ${MAX_DIMENSION_VALUE} characters`);
+      }
+    }
+  }
+}
+
+/** Resolves slugs and keys with one query each; unknown ones become problems naming the index. */
+async function resolveBatch(
+  m: EntityManager | DataSource,
+  items: ObservationInput[],
+  field: string,
+  problems: InputProblem[],
+): Promise<ResolvedObservation[]> {
+  const slugs = [...new Set(items.map((o) => o.projectSlug))];
+  const keys = [...new Set(items.map((o) => o.metricKey))];
+  const [projects, metrics] = await Promise.all([
+    m.query(`SELECT id, slug FROM project WHERE slug = ANY($1)`, [slugs]) as Promise<
+      { id: string; slug: string }[]
+    >,
+    m.query(`SELECT id, key FROM metric WHERE key = ANY($1)`, [keys]) as Promise<
+      { id: string; key: string }[]
+    >,
+  ]);
+  const projectIds = new Map(projects.map((p) => [p.slug, String(p.id)]));
+  const metricIds = new Map(metrics.map((x) => [x.key, String(x.id)]));
+  const now = Date.now();
+  return items.map((o, i) => {
+    const at = `${field}[${i}]`;
+    const projectId = projectIds.get(o.projectSlug);
+    const metricId = metricIds.get(o.metricKey);
+    if (!projectId)
+      problems.push({ field: `${at}.projectSlug`, message: `unknown project "${o.projectSlug}"`, index: i });
+    if (!metricId)
+      problems.push({ field: `${at}.metricKey`, message: `unknown metric "${o.metricKey}"`, index: i });
+    checkObservationFields(o, at, problems, i, now);
+    return {
+      projectId: projectId ?? "",
+      metricId: metricId ?? "",
+      observedAt: o.observedAt,
+      value: o.value,
+      weight: o.weight ?? 1,
+      externalId: o.externalId ?? null,
+      dimensions: (o.dimensions as Record<string, string> | null | undefined) ?? null,
+    };
+  });
+}
+
+/**
+ * Within a batch a later item with the same externalId wins. Counting follows the items in order, as if
+ * each were recorded alone: the first of a repeated id inserts (or updates a stored row), later ones update.
+ */
+function collapse(rows: ResolvedObservation[]): { unique: ResolvedObservation[]; repeats: number } {
+  const lastIndex = new Map<string, number>();
+  rows.forEach((r, i) => {
+    if (r.externalId !== null) lastIndex.set(`${r.projectId}\u0000${r.metricId}\u0000${r.externalId}`, i);
+  });
+  const unique = rows.filter(
+    (r, i) =>
+      r.externalId === null || lastIndex.get(`${r.projectId}\u0000${r.metricId}\u0000${r.externalId}`) === i,
+  );
+  return { unique, repeats: rows.length - unique.length };
+}
+
+/**
+ * Upserts resolved observations in the caller's transaction (one statement) and stamps the project × metric
+ * pairs as changed. Used by the API and by the collector runner.
+ */
+export async function upsertObservations(
+  m: EntityManager,
+  rows: ResolvedObservation[],
+  runId: string | null = null,
+): Promise<RecordResult> {
+  const { unique, repeats } = collapse(rows);
+  if (unique.length === 0) return { inserted: 0, updated: 0, touched: [] };
+  const [counts] = await m.query(
+    `WITH up AS (
+       INSERT INTO observation (project_id, metric_id, observed_at, value, weight, external_id, dimensions, run_id)
+       SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::float8[], $5::float8[], $6::text[], $7::jsonb[], $8::bigint[])
+       ON CONFLICT (project_id, metric_id, external_id) DO UPDATE SET
+         observed_at = EXCLUDED.observed_at, value = EXCLUDED.value, weight = EXCLUDED.weight,
+         dimensions = EXCLUDED.dimensions, run_id = EXCLUDED.run_id, recorded_at = clock_timestamp()
+       RETURNING (xmax = 0) AS inserted
+     )
+     SELECT count(*) FILTER (WHERE inserted) AS inserted, count(*) FILTER (WHERE NOT inserted) AS updated FROM up`,
+    [
+      unique.map((r) => r.projectId),
+      unique.map((r) => r.metricId),
+      unique.map((r) => r.observedAt.toISOString()),
+      unique.map((r) => r.value),
+      unique.map((r) => r.weight),
+      unique.map((r) => r.externalId),
+      unique.map((r) => (r.dimensions ? JSON.stringify(r.dimensions) : null)),
+      unique.map(() => runId),
+    ],
+  );
+  const pairs = new Map<string, { projectId: string; metricId: string }>();
+  for (const r of unique)
+    pairs.set(`${r.projectId}:${r.metricId}`, { projectId: r.projectId, metricId: r.metricId });
+  const touched = [...pairs.values()].sort((a, b) =>
+    a.projectId + a.metricId < b.projectId + b.metricId ? -1 : 1,
+  );
+  // Sorted so that concurrent writers lock the activity rows in the same order (no deadlock).
+  await m.query(
+    `INSERT INTO observation_activity (project_id, metric_id, updated_at)
+     SELECT * FROM unnest($1::bigint[], $2::bigint[], array_fill(clock_timestamp(), ARRAY[$3::int]))
+     ON CONFLICT (project_id, metric_id) DO UPDATE SET updated_at = EXCLUDED.updated_at`,
+    [touched.map((t) => t.projectId), touched.map((t) => t.metricId), touched.length],
+  );
+  return { inserted: Number(counts.inserted), updated: Number(counts.updated) + repeats, touched };
+}
+
+/** recordObservations: validates the whole batch first, then stores all of it in one transaction, or nothing. */
+export async function recordObservations(
+  ds: DataSource,
+  items: ObservationInput[],
+  field = "input",
+): Promise<RecordResult> {
+  if (items.length > MAX_BATCH) {
+    throw BadInputError.one(
+      field,
+      `at most ${MAX_BATCH.toLocaleString("en-US")} observations per call (got ${items.length.toLocaleString("en-US")}); split the batch`,
+    );
+  }
+  if (items.length === 0) return { inserted: 0, updated: 0, touched: [] };
+  const problems: InputProblem[] = [];
+  const rows = await resolveBatch(ds, items, field, problems);
+  if (problems.length) throw new BadInputError(problems);
+  return ds.transaction((m) => upsertObservations(m, rows));
+}

@@ -1,0 +1,166 @@
+import type { DataSource, EntityManager } from "typeorm";
+import { PROJECT_STAGES, ProjectRow, type ProjectStage } from "../db/entities/project.js";
+import { StageChangeRow } from "../db/entities/stage-change.js";
+import { MAX_TEXT, SLUG_PATTERN } from "../domain/rules.js";
+import { BadInputError, ConflictError, type InputProblem, NotFoundError } from "../errors.js";
+
+export interface CreateProject {
+  slug: string;
+  name: string;
+  description?: string | null;
+  owner?: string | null;
+  stage?: ProjectStage | null;
+  stageSince?: Date | null;
+  goLiveAt?: Date | null;
+}
+
+export interface UpdateProject {
+  name?: string | null;
+  description?: string | null;
+  owner?: string | null;
+  goLiveAt?: Date | null;
+}
+
+function checkText(
+  problems: InputProblem[],
+  field: string,
+  v: string | null | undefined,
+  required: boolean,
+  max = 1000,
+) {
+  if (v === undefined || v === null) {
+    if (required) problems.push({ field, message: "is required" });
+    return;
+  }
+  if (required && v.trim() === "") problems.push({ field, message: "must not be empty" });
+  if (v.length > max) problems.push({ field, message: `must be at most ${max} characters` });
+}
+
+export async function findProject(m: EntityManager | DataSource, slug: string): Promise<ProjectRow | null> {
+  return m.getRepository(ProjectRow).findOne({ where: { slug } });
+}
+
+export async function requireProject(m: EntityManager | DataSource, slug: string): Promise<ProjectRow> {
+  const p = await findProject(m, slug);
+  if (!p) throw new NotFoundError(`no project with slug "${slug}"`);
+  return p;
+}
+
+export async function listProjects(ds: DataSource, stage?: ProjectStage | null): Promise<ProjectRow[]> {
+  return ds.getRepository(ProjectRow).find({ where: stage ? { stage } : {}, order: { slug: "ASC" } });
+}
+
+export async function createProject(
+  ds: DataSource,
+  input: CreateProject,
+  now = new Date(),
+): Promise<ProjectRow> {
+  const problems: InputProblem[] = [];
+  if (!SLUG_PATTERN.test(input.slug)) {
+    problems.push({ field: "input.slug", message: "must match ^[a-z0-9][a-z0-9-]{0,62}$" });
+  }
+  checkText(problems, "input.name", input.name, true);
+  checkText(problems, "input.description", input.description, false, MAX_TEXT);
+  checkText(problems, "input.owner", input.owner, false);
+  if (input.stageSince && input.stageSince.getTime() > now.getTime()) {
+    problems.push({ field: "input.stageSince", message: "must not be in the future" });
+  }
+  if (problems.length) throw new BadInputError(problems);
+  const stage = input.stage ?? "PILOT";
+  const since = input.stageSince ?? now;
+  // Created in production: it went live when it entered that stage, unless told otherwise.
+  const goLiveAt = input.goLiveAt ?? (stage === "PRODUCTION" ? since : null);
+  return ds.transaction(async (m) => {
+    const rows: { id: string }[] = await m.query(
+      `INSERT INTO project (slug, name, description, owner, stage, go_live_at)
+       VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (slug) DO NOTHING RETURNING id`,
+      [input.slug, input.name, input.description ?? null, input.owner ?? null, stage, goLiveAt],
+    );
+    if (!rows.length) throw new ConflictError(`a project with slug "${input.slug}" already exists`);
+    await m.query(`INSERT INTO stage_change (project_id, stage, at) VALUES ($1, $2, $3)`, [
+      rows[0].id,
+      stage,
+      since,
+    ]);
+    return (await findProject(m, input.slug))!;
+  });
+}
+
+export async function updateProject(ds: DataSource, slug: string, input: UpdateProject): Promise<ProjectRow> {
+  const problems: InputProblem[] = [];
+  if (input.name !== undefined) checkText(problems, "input.name", input.name, true);
+  checkText(problems, "input.description", input.description, false, MAX_TEXT);
+  checkText(problems, "input.owner", input.owner, false);
+  const project = await requireProject(ds, slug);
+  if (problems.length) throw new BadInputError(problems);
+  const set: Partial<ProjectRow> = {};
+  if (input.name !== undefined) set.name = input.name!;
+  if (input.description !== undefined) set.description = input.description;
+  if (input.owner !== undefined) set.owner = input.owner;
+  if (input.goLiveAt !== undefined) set.goLiveAt = input.goLiveAt;
+  if (Object.keys(set).length) {
+    await ds.getRepository(ProjectRow).update({ id: project.id }, { ...set, updatedAt: new Date() });
+  }
+  return (await findProject(ds, slug))!;
+}
+
+/**
+ * Appends a stage change. `at` defaults to now; one in the future or before the latest change is refused.
+ * Setting the stage the project already has changes nothing. Entering PRODUCTION sets goLiveAt when unset.
+ */
+export async function setProjectStage(
+  ds: DataSource,
+  slug: string,
+  stage: ProjectStage,
+  at: Date | null | undefined,
+  now = new Date(),
+): Promise<ProjectRow> {
+  if (!PROJECT_STAGES.includes(stage)) throw BadInputError.one("stage", `unknown stage "${stage}"`);
+  const when = at ?? now;
+  return ds.transaction(async (m) => {
+    // Lock the project row: two concurrent stage changes must not interleave their checks.
+    const locked: ProjectRow[] = await m.query(`SELECT id FROM project WHERE slug = $1 FOR UPDATE`, [slug]);
+    if (!locked.length) throw new NotFoundError(`no project with slug "${slug}"`);
+    const project = (await findProject(m, slug))!;
+    if (when.getTime() > now.getTime()) throw BadInputError.one("at", "must not be in the future");
+    const latest = await m
+      .getRepository(StageChangeRow)
+      .findOne({ where: { projectId: project.id }, order: { at: "DESC", id: "DESC" } });
+    if (latest && when.getTime() < latest.at.getTime()) {
+      throw BadInputError.one(
+        "at",
+        `must not be before the latest stage change (${latest.at.toISOString()})`,
+      );
+    }
+    if (project.stage === stage) return project;
+    await m.query(`INSERT INTO stage_change (project_id, stage, at) VALUES ($1, $2, $3)`, [
+      project.id,
+      stage,
+      when,
+    ]);
+    await m.query(
+      `UPDATE project SET stage = $2, updated_at = now(),
+         go_live_at = CASE WHEN $2 = 'PRODUCTION' AND go_live_at IS NULL THEN $3::timestamptz ELSE go_live_at END
+       WHERE id = $1`,
+      [project.id, stage, when],
+    );
+    return (await findProject(m, slug))!;
+  });
+}
+
+/** Stage histories of many projects, each in time order. */
+export async function stageHistories(
+  ds: DataSource,
+  projectIds: readonly string[],
+): Promise<Map<string, StageChangeRow[]>> {
+  const rows: StageChangeRow[] = await ds
+    .getRepository(StageChangeRow)
+    .createQueryBuilder("s")
+    .where("s.project_id = ANY(:ids)", { ids: projectIds })
+    .orderBy("s.at", "ASC")
+    .addOrderBy("s.id", "ASC")
+    .getMany();
+  const out = new Map<string, StageChangeRow[]>(projectIds.map((id) => [id, []]));
+  for (const r of rows) out.get(String(r.projectId))?.push(r);
+  return out;
+}
