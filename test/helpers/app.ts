@@ -11,7 +11,10 @@ export interface TestApp {
   db: TestDatabase;
   url: string;
   /** POST /graphql; returns the parsed body and the HTTP status. */
-  gql<T = any>(query: string, variables?: Record<string, unknown>): Promise<{ status: number; body: { data?: T; errors?: any[] } }>;
+  gql<T = any>(
+    query: string,
+    variables?: Record<string, unknown>,
+  ): Promise<{ status: number; body: { data?: T; errors?: any[] } }>;
   stop(): Promise<void>;
 }
 
@@ -24,7 +27,9 @@ export function writeConfig(yaml: string): string {
 }
 
 /** Starts the whole app in-process on a fresh database and a free port. */
-export async function startTestApp(opts: { config?: string; env?: Record<string, string> } = {}): Promise<TestApp> {
+export async function startTestApp(
+  opts: { config?: string; env?: Record<string, string> } = {},
+): Promise<TestApp> {
   const db = await createTestDatabase();
   const configFile = writeConfig(opts.config ?? "metrics: []\n");
   const env = readEnv({

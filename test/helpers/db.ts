@@ -47,7 +47,11 @@ export async function createTestDatabase(): Promise<TestDatabase> {
 }
 
 /** A DataSource on a fresh test database. */
-export async function openTestDataSource(): Promise<{ ds: DataSource; db: TestDatabase; close(): Promise<void> }> {
+export async function openTestDataSource(): Promise<{
+  ds: DataSource;
+  db: TestDatabase;
+  close(): Promise<void>;
+}> {
   const db = await createTestDatabase();
   const ds = createDataSource({ url: db.url, poolSize: 5 });
   await ds.initialize();
@@ -66,5 +70,6 @@ export async function truncateAll(ds: DataSource): Promise<void> {
   const rows: { tablename: string }[] = await ds.query(
     `SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'migrations'`,
   );
-  if (rows.length) await ds.query(`TRUNCATE ${rows.map((r) => `"${r.tablename}"`).join(", ")} RESTART IDENTITY CASCADE`);
+  if (rows.length)
+    await ds.query(`TRUNCATE ${rows.map((r) => `"${r.tablename}"`).join(", ")} RESTART IDENTITY CASCADE`);
 }

@@ -47,10 +47,12 @@ export default async function setup(project: TestProject) {
 
   return async () => {
     // Databases of test files that crashed are dropped with the cluster (embedded) or here (shared server).
-    const left = await admin.query(`SELECT datname FROM pg_database WHERE datname LIKE 'uplift_t_%' OR datname = $1`, [
-      TEMPLATE_DB,
-    ]);
-    for (const r of left.rows) await admin.query(`DROP DATABASE IF EXISTS "${r.datname}" WITH (FORCE)`).catch(() => undefined);
+    const left = await admin.query(
+      `SELECT datname FROM pg_database WHERE datname LIKE 'uplift_t_%' OR datname = $1`,
+      [TEMPLATE_DB],
+    );
+    for (const r of left.rows)
+      await admin.query(`DROP DATABASE IF EXISTS "${r.datname}" WITH (FORCE)`).catch(() => undefined);
     await admin.end();
     await embedded?.stop();
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
