@@ -2,6 +2,7 @@ import "reflect-metadata";
 import fs from "node:fs";
 import { type GraphQLSchema, lexicographicSortSchema, printSchema } from "graphql";
 import { buildSchema } from "type-graphql";
+import { BadInputError, type InputProblem } from "../errors.js";
 import type { UpliftPubSub } from "./events.js";
 import { CollectorResolver } from "./resolvers/collector.js";
 import { CostResolver } from "./resolvers/cost.js";
@@ -23,12 +24,47 @@ export const resolvers = [
 ] as const;
 
 export async function buildUpliftSchema(pubSub: UpliftPubSub): Promise<GraphQLSchema> {
-  return buildSchema({
+  const schema = await buildSchema({
     resolvers,
     pubSub,
     validate: false, // inputs are checked by the store, which names each bad field and index
     scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
   });
+  // PostgreSQL text cannot hold U+0000: refuse it in any argument of a query or mutation as bad input
+  // (else the database's error surfaces as INTERNAL_SERVER_ERROR).
+  for (const type of [schema.getQueryType(), schema.getMutationType()]) {
+    for (const field of Object.values(type?.getFields() ?? {})) {
+      const resolve = field.resolve;
+      if (!resolve) continue;
+      field.resolve = (root, args, ctx, info) => {
+        const problems = nulProblems(args);
+        if (problems.length) throw new BadInputError(problems);
+        return resolve(root, args, ctx, info);
+      };
+    }
+  }
+  return schema;
+}
+
+/** Every string (or object key) holding U+0000, named like the store names fields: `input[2].externalId`. */
+function nulProblems(args: Record<string, unknown>): InputProblem[] {
+  const problems: InputProblem[] = [];
+  const walk = (v: unknown, field: string, index?: number) => {
+    const at = index === undefined ? {} : { index };
+    if (typeof v === "string") {
+      if (v.includes("\u0000")) problems.push({ field, message: "must not contain U+0000 (NUL)", ...at });
+    } else if (Array.isArray(v)) {
+      for (const [i, x] of v.entries()) walk(x, `${field}[${i}]`, index ?? i);
+    } else if (v !== null && typeof v === "object" && !(v instanceof Date)) {
+      for (const [k, x] of Object.entries(v)) {
+        if (k.includes("\u0000"))
+          problems.push({ field, message: "keys must not contain U+0000 (NUL)", ...at });
+        else walk(x, `${field}.${k}`, index);
+      }
+    }
+  };
+  for (const [k, v] of Object.entries(args)) walk(v, k);
+  return problems;
 }
 
 /** The schema as committed in schema.graphql (sorted, so the file diffs cleanly). */

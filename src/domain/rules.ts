@@ -28,7 +28,7 @@ export function parseDateTime(text: string): Date | null {
   const month = Number(mo);
   const day = Number(d);
   if (month < 1 || month > 12 || day < 1 || Number(h) > 23 || Number(mi) > 59 || Number(s) > 59) return null;
-  const daysInMonth = new Date(Date.UTC(Number(y), month, 0)).getUTCDate();
+  const daysInMonth = utc(Number(y), month, 0).getUTCDate();
   if (day > daysInMonth) return null;
   let offsetMin = 0;
   if (off !== "Z" && off !== "z") {
@@ -40,7 +40,15 @@ export function parseDateTime(text: string): Date | null {
     offsetMin = sign * (oh * 60 + om);
   }
   const ms = frac ? Math.floor(Number(`0${frac}`) * 1000) : 0;
-  const utc = Date.UTC(Number(y), month - 1, day, Number(h), Number(mi), Number(s), ms) - offsetMin * 60_000;
-  const date = new Date(utc);
+  const date = utc(Number(y), month - 1, day, Number(h), Number(mi), Number(s), ms);
+  date.setTime(date.getTime() - offsetMin * 60_000);
   return Number.isNaN(date.getTime()) ? null : date;
+}
+
+/** Date.UTC without its quirk of reading years 0–99 as 1900–1999 (setUTCFullYear takes the year as given). */
+function utc(year: number, month: number, day: number, h = 0, mi = 0, s = 0, ms = 0): Date {
+  const d = new Date(0);
+  d.setUTCFullYear(year, month, day);
+  d.setUTCHours(h, mi, s, ms);
+  return d;
 }

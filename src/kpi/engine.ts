@@ -1,6 +1,26 @@
-import { computeFigures, type KpiFigures, windowsOf } from "./figures.js";
-import { loadPhaseAggregates, type Queryable } from "./phase-aggregates.js";
+import { loadPhaseValues } from "./bootstrap-sample.js";
+import { computeFigures, type Interval, type KpiFigures, statisticsApply, windowsOf } from "./figures.js";
+import {
+  type KpiAggregates,
+  loadPhaseAggregates,
+  PERCENTILE_OF,
+  type Queryable,
+} from "./phase-aggregates.js";
+import { bootstrapImprovementInterval } from "./statistics/index.js";
 import { type LoadedSubject, loadSubjects } from "./subjects.js";
+
+interface Entry {
+  stamp: string;
+  figures: KpiFigures;
+  aggregates: KpiAggregates;
+  /** The MEDIAN/P90 bootstrap interval, once asked for (undefined = not computed yet). */
+  bootstrap?: Promise<Interval | null>;
+}
+
+export interface FiguresResult {
+  subject: LoadedSubject;
+  figures: KpiFigures;
+}
 
 /**
  * Computes KPI figures for many KPIs at once and caches them until something they depend on changes.
@@ -10,7 +30,7 @@ import { type LoadedSubject, loadSubjects } from "./subjects.js";
  * extra recomputation later, never a stale answer kept.
  */
 export class KpiEngine {
-  private readonly cache = new Map<string, { stamp: string; figures: KpiFigures }>();
+  private readonly cache = new Map<string, Entry>();
 
   constructor(
     private readonly db: Queryable,
@@ -18,11 +38,50 @@ export class KpiEngine {
     private readonly useCache = true,
   ) {}
 
-  async figures(
+  async figures(kpiIds: readonly string[]): Promise<Map<string, FiguresResult>> {
+    return new Map(
+      [...(await this.entries(kpiIds))].map(([id, e]) => [
+        id,
+        { subject: e.subject, figures: e.entry.figures },
+      ]),
+    );
+  }
+
+  /**
+   * The confidence interval: Welch's (in the figures) for MEAN; for MEDIAN and P90 a seeded percentile
+   * bootstrap over the phase values, computed only when asked for and cached with the figures.
+   */
+  async confidence(kpiId: string): Promise<Interval | null> {
+    const found = (await this.entries([kpiId])).get(kpiId);
+    if (!found) return null;
+    const { subject, entry } = found;
+    const p = PERCENTILE_OF[subject.metric.aggregation];
+    if (p === undefined) return entry.figures.confidence;
+    if (!statisticsApply(subject, entry.aggregates.treatment)) return null;
+    entry.bootstrap ??= (async () => {
+      const { kpi } = subject;
+      const values = await loadPhaseValues(
+        this.db,
+        {
+          projectId: kpi.projectId,
+          metricId: kpi.metricId,
+          windows: windowsOf(subject),
+          cohort: kpi.cohortDimension
+            ? { dimension: kpi.cohortDimension, treatment: kpi.cohortTreatment! }
+            : null,
+        },
+        { before: entry.aggregates.treatment.before.n, after: entry.aggregates.treatment.after.n },
+      );
+      return bootstrapImprovementInterval(values.before, values.after, p, subject.metric.direction);
+    })();
+    return entry.bootstrap;
+  }
+
+  private async entries(
     kpiIds: readonly string[],
-  ): Promise<Map<string, { subject: LoadedSubject; figures: KpiFigures }>> {
+  ): Promise<Map<string, { subject: LoadedSubject; entry: Entry }>> {
     const subjects = await loadSubjects(this.db, [...new Set(kpiIds)]);
-    const out = new Map<string, { subject: LoadedSubject; figures: KpiFigures }>();
+    const out = new Map<string, { subject: LoadedSubject; entry: Entry }>();
     const stale: LoadedSubject[] = [];
     for (const s of subjects.values()) {
       const hit = this.useCache ? this.cache.get(s.kpi.id) : undefined;
@@ -30,7 +89,7 @@ export class KpiEngine {
         // Refresh its place in the LRU order.
         this.cache.delete(s.kpi.id);
         this.cache.set(s.kpi.id, hit);
-        out.set(s.kpi.id, { subject: s, figures: hit.figures });
+        out.set(s.kpi.id, { subject: s, entry: hit });
       } else stale.push(s);
     }
     if (stale.length) {
@@ -52,18 +111,23 @@ export class KpiEngine {
         })),
       );
       for (const s of stale) {
-        const figures = computeFigures(s, aggregates.get(s.kpi.id)!, s.updatedAt);
-        this.remember(s.kpi.id, s.stamp, figures);
-        out.set(s.kpi.id, { subject: s, figures });
+        const agg = aggregates.get(s.kpi.id)!;
+        const entry: Entry = {
+          stamp: s.stamp,
+          figures: computeFigures(s, agg, s.updatedAt),
+          aggregates: agg,
+        };
+        this.remember(s.kpi.id, entry);
+        out.set(s.kpi.id, { subject: s, entry });
       }
     }
     return out;
   }
 
-  private remember(id: string, stamp: string, figures: KpiFigures) {
+  private remember(id: string, entry: Entry) {
     if (!this.useCache) return;
     this.cache.delete(id);
-    this.cache.set(id, { stamp, figures });
+    this.cache.set(id, entry);
     while (this.cache.size > this.maxEntries) this.cache.delete(this.cache.keys().next().value!);
   }
 }

@@ -5,6 +5,7 @@ import { annualBenefit } from "./annual-benefit.js";
 import { finiteOrNull, improvementPct, targetMet } from "./improvement.js";
 import type { CohortAggregates, KpiAggregates, PhaseAggregate } from "./phase-aggregates.js";
 import { type KpiWindows, resolveWindows } from "./phases.js";
+import { type SufficientStats, welchImprovementInterval, welchTTest } from "./statistics/index.js";
 
 export interface PhaseSummary {
   value: number | null;
@@ -72,6 +73,25 @@ export function phaseSummary(aggregation: Aggregation, p: PhaseAggregate): Phase
   return { value: phaseValue(aggregation, p), count: p.weight, from: p.first, to: p.last };
 }
 
+/**
+ * A phase's unweighted moments as sufficient statistics centred on the mean (Σ(x − x̄) = 0,
+ * Σ(x − x̄)² = s²·(n − 1)), which keeps them exact however large the values are.
+ */
+export function centredStats(p: PhaseAggregate): SufficientStats {
+  const spread = p.min === p.max ? 0 : (p.variance ?? 0) * (p.n - 1);
+  return { n: p.n, sum: 0, sumSq: spread, shift: p.mean ?? 0 };
+}
+
+/** Statistics exist only for a measured baseline, two samples a phase, and MEAN/MEDIAN/P90. */
+export function statisticsApply(s: KpiSubject, agg: CohortAggregates): boolean {
+  return (
+    s.kpi.baselineValue === null &&
+    ["MEAN", "MEDIAN", "P90"].includes(s.metric.aggregation) &&
+    agg.before.n >= 2 &&
+    agg.after.n >= 2
+  );
+}
+
 /** Pure: turns the SQL aggregates of one KPI into its contract figures (statistics are filled by the caller). */
 export function computeFigures(s: KpiSubject, agg: KpiAggregates, updatedAt: Date | null): KpiFigures {
   const { kpi, metric } = s;
@@ -113,6 +133,15 @@ export function computeFigures(s: KpiSubject, agg: KpiAggregates, updatedAt: Dat
     };
   }
 
+  // MEAN: Welch's test and interval from the SQL moments. MEDIAN/P90 intervals need the values
+  // themselves (a bootstrap), computed on demand by the engine; their pValue is null by the contract.
+  let pValue: number | null = null;
+  let confidence: Interval | null = null;
+  if (metric.aggregation === "MEAN" && statisticsApply(s, t)) {
+    pValue = finiteOrNull(welchTTest(centredStats(t.before), centredStats(t.after))?.pValue);
+    confidence = welchImprovementInterval(centredStats(t.before), centredStats(t.after), direction);
+  }
+
   return {
     baseline,
     current,
@@ -120,8 +149,8 @@ export function computeFigures(s: KpiSubject, agg: KpiAggregates, updatedAt: Dat
     targetMet: targetMet(direction, current.value, kpi.target),
     annualBenefit: benefit,
     control,
-    pValue: null,
-    confidence: null,
+    pValue,
+    confidence,
     updatedAt,
   };
 }

@@ -25,6 +25,9 @@ export interface PhaseAggregate {
   /** Unweighted sample mean and variance (var_samp: numerically stable in PostgreSQL). */
   mean: number | null;
   variance: number | null;
+  /** Smallest and largest value: equal means zero variance exactly, whatever var_samp's round-off. */
+  min: number | null;
+  max: number | null;
   first: Date | null;
   last: Date | null;
   /** Weighted percentile, for MEDIAN and P90 only. */
@@ -48,6 +51,8 @@ export const EMPTY_PHASE: PhaseAggregate = Object.freeze({
   n: 0,
   mean: null,
   variance: null,
+  min: null,
+  max: null,
   first: null,
   last: null,
   percentile: null,
@@ -97,6 +102,8 @@ function momentsSql(withCohorts: boolean): string {
     count(*) FILTER (WHERE ${cond}) AS ${p}_n,
     avg(o.value) FILTER (WHERE ${cond}) AS ${p}_mean,
     var_samp(o.value) FILTER (WHERE ${cond}) AS ${p}_var,
+    min(o.value) FILTER (WHERE ${cond}) AS ${p}_min,
+    max(o.value) FILTER (WHERE ${cond}) AS ${p}_max,
     min(o.observed_at) FILTER (WHERE ${cond}) AS ${p}_first,
     max(o.observed_at) FILTER (WHERE ${cond}) AS ${p}_last`;
   return `
@@ -126,7 +133,7 @@ function percentileSql(withCohorts: boolean): string {
       FROM x
     )
     SELECT kpi, cohort, phase, sum(weight) AS w, sum(value * weight) AS vw, count(*) AS n,
-      avg(value) AS mean, var_samp(value) AS var, min(observed_at) AS first, max(observed_at) AS last,
+      avg(value) AS mean, var_samp(value) AS var, min(value) AS min, max(value) AS max, min(observed_at) AS first, max(observed_at) AS last,
       min(value) FILTER (WHERE cw >= p * tw * (1 - 1e-12)) AS pct
     FROM c GROUP BY kpi, cohort, phase`;
 }
@@ -142,6 +149,8 @@ function phaseFrom(row: Record<string, unknown>, prefix: string): PhaseAggregate
     n,
     mean: num(row[`${prefix}mean`]),
     variance: num(row[`${prefix}var`]),
+    min: num(row[`${prefix}min`]),
+    max: num(row[`${prefix}max`]),
     first: (row[`${prefix}first`] as Date) ?? null,
     last: (row[`${prefix}last`] as Date) ?? null,
     percentile: num(row[`${prefix}pct`]),

@@ -19,7 +19,8 @@ export interface DefineMetric {
 }
 
 export async function listMetrics(ds: DataSource): Promise<MetricRow[]> {
-  return ds.getRepository(MetricRow).find({ order: { key: "ASC" } });
+  // COLLATE "C": code-point order whatever the server's collation, the order `kpis` uses too.
+  return ds.getRepository(MetricRow).createQueryBuilder("m").orderBy(`m.key COLLATE "C"`).getMany();
 }
 
 export async function requireMetric(m: EntityManager | DataSource, key: string): Promise<MetricRow> {

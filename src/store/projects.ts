@@ -47,7 +47,10 @@ export async function requireProject(m: EntityManager | DataSource, slug: string
 }
 
 export async function listProjects(ds: DataSource, stage?: ProjectStage | null): Promise<ProjectRow[]> {
-  return ds.getRepository(ProjectRow).find({ where: stage ? { stage } : {}, order: { slug: "ASC" } });
+  const q = ds.getRepository(ProjectRow).createQueryBuilder("p");
+  if (stage) q.where("p.stage = :stage", { stage });
+  // COLLATE "C": code-point order whatever the server's collation (en_US would ignore the "-" in slugs).
+  return q.orderBy(`p.slug COLLATE "C"`).getMany();
 }
 
 export async function createProject(

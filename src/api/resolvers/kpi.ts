@@ -55,8 +55,8 @@ export class KpiResolver {
   }
 
   @FieldResolver(() => IntervalType, { nullable: true })
-  async confidence(@Root() k: KpiType, @Ctx() ctx: Context) {
-    return (await this.figures(k, ctx)).confidence;
+  confidence(@Root() k: KpiType, @Ctx() ctx: Context) {
+    return ctx.engine.confidence(k.kpiId);
   }
 
   @FieldResolver(() => Float, { nullable: true })
