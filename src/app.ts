@@ -1,12 +1,14 @@
 import { LocalEvents } from "./api/local-events.js";
 import { buildUpliftSchema } from "./api/schema.js";
 import { createServer, type UpliftServer } from "./api/server.js";
-import { ConfigCollectorDirectory } from "./collect/config-directory.js";
+import { resolveInstances } from "./collect/instances.js";
+import { ownerId } from "./collect/runs.js";
+import { CollectorService } from "./collect/service.js";
+import type { CollectorRegistry } from "./collect/types.js";
 import { applyConfig } from "./config/apply.js";
 import type { Env } from "./config/env.js";
 import { loadConfigFile, resolveConfigPath, type UpliftConfig } from "./config/file.js";
 import { type Database, openDatabase } from "./db/database.js";
-import { seedDemoHistory } from "./demo/seed.js";
 import { KpiEngine } from "./kpi/engine.js";
 import type { Logger } from "./log.js";
 
@@ -16,11 +18,19 @@ export interface App {
   db: Database;
   config: UpliftConfig;
   server: UpliftServer;
+  collectors: CollectorService;
   stop(): Promise<void>;
 }
 
+export interface AppOptions {
+  /** The collector types (collectors/index.ts); src/ never imports collectors/ itself. */
+  registry: CollectorRegistry;
+  /** Passed to the collector service (tests shorten leases and batch sizes). */
+  collectorOptions?: ConstructorParameters<typeof CollectorService>[2];
+}
+
 /** The whole process: configuration → database → migrations → configuration upsert → API. */
-export async function startApp(env: Env, log: Logger): Promise<App> {
+export async function startApp(env: Env, log: Logger, opts: AppOptions): Promise<App> {
   // The file is validated before anything starts: a bad file never leaves a database running.
   const { file, demo } = resolveConfigPath(env.configPath);
   const config = loadConfigFile(file);
@@ -29,14 +39,20 @@ export async function startApp(env: Env, log: Logger): Promise<App> {
   const db = await openDatabase(env, log);
   try {
     await applyConfig(db.ds, config, file);
-    if (demo) await seedDemoHistory(db.ds, config, log);
+    const instances = await resolveInstances(db.ds, config, opts.registry, file);
     const events = new LocalEvents(db.ds);
+    const collectors = new CollectorService(
+      { ds: db.ds, log, events, owner: ownerId() },
+      instances,
+      opts.collectorOptions,
+    );
+    if (demo) await fillDemoHistory(collectors, log);
     const services = {
       ds: db.ds,
       engine: new KpiEngine(db.ds),
       currency: config.currency,
       events,
-      collectors: new ConfigCollectorDirectory(config.collectors),
+      collectors,
     };
     const schema = await buildUpliftSchema(events.pubSub);
     const server = await createServer(schema, services, {
@@ -45,6 +61,7 @@ export async function startApp(env: Env, log: Logger): Promise<App> {
       maxQueryDepth: env.maxQueryDepth,
     });
     const port = await server.listen(env.port, env.host);
+    if (env.scheduler) await collectors.startScheduler();
     const host = env.host.includes(":") ? `[${env.host}]` : env.host;
     log.info("Uplift is serving", { graphql: `http://${host}:${port}/graphql` });
     let stopping: Promise<void> | null = null;
@@ -54,8 +71,11 @@ export async function startApp(env: Env, log: Logger): Promise<App> {
       db,
       config,
       server,
+      collectors,
       stop() {
+        // Stop taking work, cancel runs (they keep what they committed), drain requests, close the database.
         stopping ??= (async () => {
+          await collectors.stop();
           await server.close();
           await db.close();
         })();
@@ -65,5 +85,18 @@ export async function startApp(env: Env, log: Logger): Promise<App> {
   } catch (e) {
     await db.close();
     throw e;
+  }
+}
+
+/**
+ * The bundled demo's first start: every demo instance that never ran collects its history now, so the
+ * first query already shows figures; afterwards the schedule keeps the history growing.
+ */
+async function fillDemoHistory(collectors: CollectorService, log: Logger): Promise<void> {
+  const last = await collectors.list();
+  for (const c of last.filter((x) => x.lastRun === null)) {
+    const { done } = await collectors.startManual(c.name);
+    const run = await done;
+    log.info("demo history collected", { collector: c.name, observations: run.observations, status: run.status });
   }
 }

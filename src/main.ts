@@ -1,4 +1,5 @@
 import "reflect-metadata";
+import { registry } from "../collectors/index.js";
 import { startApp } from "./app.js";
 import { EnvError, readEnv } from "./config/env.js";
 import { ConfigError } from "./config/file.js";
@@ -31,7 +32,7 @@ async function main() {
   process.on("SIGINT", () => void shutdown("SIGINT"));
 
   try {
-    app = await startApp(readEnv(), log);
+    app = await startApp(readEnv(), log, { registry });
     if (shuttingDown) await app.stop();
   } catch (e) {
     if (e instanceof ConfigError || e instanceof EnvError || e instanceof EmbeddedPostgresError) {

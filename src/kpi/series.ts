@@ -30,6 +30,8 @@ const UNIT: Record<Bucket, string> = { DAY: "day", WEEK: "week", MONTH: "month" 
  * One point per UTC bucket start and phase, computed in SQL. date_trunc('week') starts weeks on Monday
  * (ISO). A bucket that straddles go-live yields a BEFORE and an AFTER point. `from`/`to` keep buckets
  * whose start lies in [from, to); observations are pre-filtered to the widest range those buckets can hold.
+ * All calendar arithmetic is done in UTC: `timestamptz + interval '1 day'` would follow the session's
+ * TimeZone, where a day across a DST change is 23 hours and would cut the last bucket short.
  */
 export async function loadSeries(db: Queryable, r: SeriesRequest): Promise<SeriesPoint[]> {
   const p = PERCENTILE_OF[r.aggregation] ?? null;
@@ -64,7 +66,8 @@ export async function loadSeries(db: Queryable, r: SeriesRequest): Promise<Serie
       ) ph(phase, inside)
       WHERE o.project_id = $1 AND o.metric_id = $2 AND ph.inside
         AND ($8::timestamptz IS NULL OR o.observed_at >= $8::timestamptz)
-        AND ($9::timestamptz IS NULL OR o.observed_at < $9::timestamptz + ('1 ' || $7)::interval)
+        AND ($9::timestamptz IS NULL
+          OR o.observed_at < (($9::timestamptz AT TIME ZONE 'UTC') + ('1 ' || $7)::interval) AT TIME ZONE 'UTC')
         AND ($10::text IS NULL OR o.dimensions ->> $10 = $11)
     ), b AS (
       SELECT x.*, ${cumulative}

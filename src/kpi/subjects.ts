@@ -23,7 +23,10 @@ export async function loadSubjects(
             m.updated_at AS m_updated,
             p.slug, p.name AS p_name, p.description AS p_description, p.owner, p.stage, p.go_live_at,
             p.created_at AS p_created, p.updated_at AS p_updated,
-            a.updated_at AS data_updated
+            a.updated_at AS data_updated,
+            -- Full (microsecond) precision: two writes within one millisecond must give two stamps.
+            concat_ws(':', extract(epoch FROM k.updated_at), extract(epoch FROM m.updated_at),
+              extract(epoch FROM p.updated_at), coalesce(extract(epoch FROM a.updated_at)::text, '-')) AS stamp
      FROM kpi k
      JOIN metric m ON m.id = k.metric_id
      JOIN project p ON p.id = k.project_id
@@ -70,9 +73,7 @@ export async function loadSubjects(
       createdAt: r.p_created,
       updatedAt: r.p_updated,
     };
-    const t = (d: Date | null) => (d ? d.getTime() : 0);
-    const stamp = `${t(r.k_updated)}:${t(r.m_updated)}:${t(r.p_updated)}:${t(r.data_updated)}`;
-    out.set(kpi.id, { kpi, metric, project, stamp, updatedAt: r.data_updated ?? null });
+    out.set(kpi.id, { kpi, metric, project, stamp: r.stamp, updatedAt: r.data_updated ?? null });
   }
   return out;
 }

@@ -290,9 +290,17 @@ describe("recordObservations: bad input", () => {
       bad: () => ({ dimensions: Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`k${i}`, "v"])) }),
       field: "dimensions",
     },
-    { name: "a 65-character dimension key", bad: () => ({ dimensions: { [long]: "v" } }), field: `dimensions.${long}` },
+    {
+      name: "a 65-character dimension key",
+      bad: () => ({ dimensions: { [long]: "v" } }),
+      field: `dimensions.${long}`,
+    },
     { name: "a numeric dimension value", bad: () => ({ dimensions: { team: 5 } }), field: "dimensions.team" },
-    { name: "an object dimension value", bad: () => ({ dimensions: { team: { a: "b" } } }), field: "dimensions.team" },
+    {
+      name: "an object dimension value",
+      bad: () => ({ dimensions: { team: { a: "b" } } }),
+      field: "dimensions.team",
+    },
     { name: "an empty externalId", bad: () => ({ externalId: "" }), field: "externalId" },
     { name: "a NUL character in externalId", bad: () => ({ externalId: "a\u0000b" }), field: "externalId" },
   ];

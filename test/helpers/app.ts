@@ -1,7 +1,8 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { type App, startApp } from "../../src/app.js";
+import { registry as builtIn } from "../../collectors/index.js";
+import { type App, type AppOptions, startApp } from "../../src/app.js";
 import { readEnv } from "../../src/config/env.js";
 import { createLogger } from "../../src/log.js";
 import { createTestDatabase, type TestDatabase } from "./db.js";
@@ -28,7 +29,7 @@ export function writeConfig(yaml: string): string {
 
 /** Starts the whole app in-process on a fresh database and a free port. */
 export async function startTestApp(
-  opts: { config?: string; env?: Record<string, string> } = {},
+  opts: { config?: string; env?: Record<string, string> } & Partial<AppOptions> = {},
 ): Promise<TestApp> {
   const db = await createTestDatabase();
   const configFile = writeConfig(opts.config ?? "metrics: []\n");
@@ -40,7 +41,10 @@ export async function startTestApp(
     UPLIFT_SCHEDULER: "off",
     ...opts.env,
   });
-  const app = await startApp(env, createLogger({ test: true }));
+  const app = await startApp(env, createLogger({ test: true }), {
+    registry: opts.registry ?? builtIn,
+    collectorOptions: opts.collectorOptions,
+  });
   const url = app.url;
   return {
     app,

@@ -1,0 +1,88 @@
+import "reflect-metadata";
+import { parseArgs } from "node:util";
+import { registry } from "../../collectors/index.js";
+import { LocalEvents } from "../api/local-events.js";
+import { resolveInstances } from "../collect/instances.js";
+import type { RunProgress } from "../collect/runner.js";
+import { ownerId } from "../collect/runs.js";
+import { CollectorService } from "../collect/service.js";
+import { applyConfig } from "../config/apply.js";
+import { readEnv } from "../config/env.js";
+import { ConfigError, loadConfigFile, resolveConfigPath } from "../config/file.js";
+import { openDatabase } from "../db/database.js";
+import { parseDateTime } from "../domain/rules.js";
+import { createLogger } from "../log.js";
+
+// `npm run collect -- <instance> [--from <date-time>] [--to <date-time>]`: one run now, or a backfill of
+// a range (which leaves the instance's cursor alone). Exit 0 when the run succeeded.
+
+const USAGE = "usage: npm run collect -- <instance> [--from <date-time>] [--to <date-time>]";
+
+function fail(message: string): never {
+  process.stderr.write(`uplift collect: ${message}\n`);
+  process.exit(2);
+}
+
+const { values, positionals } = (() => {
+  try {
+    return parseArgs({
+      options: { from: { type: "string" }, to: { type: "string" } },
+      allowPositionals: true,
+    });
+  } catch (e) {
+    return fail(`${(e as Error).message}\n${USAGE}`);
+  }
+})();
+if (positionals.length !== 1) fail(USAGE);
+const date = (name: string, v: string | undefined) => {
+  if (v === undefined) return null;
+  const d = parseDateTime(v.length === 10 ? `${v}T00:00:00Z` : v);
+  return d ?? fail(`--${name}: expected a date (2025-01-31) or a date-time with an offset, got "${v}"`);
+};
+const from = date("from", values.from);
+const to = date("to", values.to);
+if (from && to && from >= to) fail("--from must be before --to");
+
+const log = createLogger({ cli: "collect" });
+const env = readEnv();
+const { file } = resolveConfigPath(env.configPath);
+let db: Awaited<ReturnType<typeof openDatabase>> | null = null;
+try {
+  const config = loadConfigFile(file);
+  db = await openDatabase(env, log);
+  await applyConfig(db.ds, config, file);
+  const instances = await resolveInstances(db.ds, config, registry, file);
+  const service = new CollectorService(
+    { ds: db.ds, log, events: new LocalEvents(db.ds), owner: ownerId() },
+    instances,
+  );
+  const stop = () => void service.stop();
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+
+  const started = Date.now();
+  const tty = process.stderr.isTTY;
+  const show = (p: RunProgress) => {
+    const secs = Math.max(0.001, p.elapsedMs / 1000);
+    const rate = p.records / secs;
+    const eta = p.total && rate > 0 ? ` ETA ${Math.max(0, Math.round((p.total - p.records) / rate))} s` : "";
+    const line = `${p.records} records (${Math.round(rate)}/s), ${p.observations} stored, ${p.rejected} rejected${p.total ? ` of ${p.total}` : ""}${eta}`;
+    if (tty) process.stderr.write(`\r${line}\x1b[K`);
+  };
+  const { done } = await service.startManual(positionals[0], {
+    range: from || to ? { from, to } : null,
+    onProgress: show,
+  });
+  const run = await done;
+  if (tty) process.stderr.write("\n");
+  process.stdout.write(
+    `${run.instance}: ${run.status} in ${((Date.now() - started) / 1000).toFixed(1)} s — ${run.observations} observations, ${run.rejected} rejected${run.error ? ` — ${run.error}` : ""}\n`,
+  );
+  await service.stop();
+  await db.close();
+  process.exit(run.status === "SUCCEEDED" ? 0 : 1);
+} catch (e) {
+  await db?.close();
+  if (e instanceof ConfigError || (e as { code?: string }).code) fail((e as Error).message);
+  throw e;
+}

@@ -1,0 +1,192 @@
+import type { ScheduledTask } from "node-cron";
+import cron from "node-cron";
+import type { CollectorDirectory } from "../api/collector-directory.js";
+import type { CollectorRunType, CollectorType } from "../api/types/collector.js";
+import { NotFoundError } from "../errors.js";
+import { CRON_TIMEZONE, cronTask, latestMissed, nextOccurrence } from "./cron-time.js";
+import type { Instance } from "./instances.js";
+import { executeRun, type RunnerDeps, type RunOptions } from "./runner.js";
+import {
+  claimManual,
+  claimScheduled,
+  getRun,
+  lastActivity,
+  lastRuns,
+  listRuns,
+  type RunRow,
+  reapDeadRuns,
+  recordSkipped,
+  toApi,
+} from "./runs.js";
+
+export interface CollectorServiceOptions {
+  /** A RUNNING run without a heartbeat for this long is closed as FAILED (default 60 s). */
+  leaseMs?: number;
+  /** How long runCollector waits before answering with the RUNNING run (default 60 s). */
+  answerWithinMs?: number;
+  run?: Omit<RunOptions, "signal" | "range" | "onProgress">;
+}
+
+/**
+ * Collector instances at run time: the API's view of them, runs on demand, and the scheduler. Each
+ * scheduled time is claimed in the database first, so with several processes it runs exactly once.
+ */
+export class CollectorService implements CollectorDirectory {
+  private readonly byName: Map<string, Instance>;
+  private readonly tasks = new Map<string, ScheduledTask>();
+  private readonly active = new Set<Promise<RunRow>>();
+  private readonly shutdown = new AbortController();
+  private reaper: NodeJS.Timeout | null = null;
+  /** Idle node-cron tasks per expression, for next-run times (created once: node-cron keeps a registry). */
+  private readonly probes = new Map<string, ScheduledTask>();
+  private scheduling = false;
+
+  constructor(
+    private readonly deps: RunnerDeps,
+    readonly instances: Instance[],
+    private readonly opts: CollectorServiceOptions = {},
+  ) {
+    this.byName = new Map(instances.map((i) => [i.name, i]));
+  }
+
+  private get leaseMs() {
+    return this.opts.leaseMs ?? 60_000;
+  }
+
+  async list(): Promise<CollectorType[]> {
+    const last = await lastRuns(this.deps.ds, [...this.byName.keys()]);
+    const now = new Date();
+    return [...this.instances]
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+      .map((i) => {
+        const run = last.get(i.name);
+        return {
+          name: i.name,
+          type: i.config.type,
+          schedule: i.config.schedule,
+          projectSlug: i.config.project,
+          metricKey: i.config.metric,
+          enabled: i.config.enabled,
+          lastRun: run ? toApi(run) : null,
+          nextRunAt:
+            this.scheduling && i.config.enabled ? nextOccurrence(this.probe(i.config.schedule), now) : null,
+        };
+      });
+  }
+
+  private probe(expression: string): ScheduledTask {
+    let t = this.probes.get(expression);
+    if (!t) {
+      t = cronTask(expression);
+      this.probes.set(expression, t);
+    }
+    return t;
+  }
+
+  async runs(collector: string | null, limit: number): Promise<CollectorRunType[]> {
+    return (await listRuns(this.deps.ds, collector, limit)).map(toApi);
+  }
+
+  /** Starts a run now (outside the schedule); answers when it ends, or with the RUNNING run after a minute. */
+  async runNow(name: string): Promise<CollectorRunType> {
+    const run = await this.startManual(name);
+    const waited = await Promise.race([
+      run.done,
+      new Promise<null>((r) => setTimeout(() => r(null), this.opts.answerWithinMs ?? 60_000).unref()),
+    ]);
+    return toApi(waited ?? (await getRun(this.deps.ds, run.row.id))!);
+  }
+
+  /** Claims a manual run (CONFLICT when one is going) and starts it; for the API and the command line. */
+  async startManual(
+    name: string,
+    opts: Pick<RunOptions, "range" | "onProgress"> = {},
+  ): Promise<{ row: RunRow; done: Promise<RunRow> }> {
+    const inst = this.byName.get(name);
+    if (!inst) throw new NotFoundError(`no collector instance named "${name}"`);
+    await reapDeadRuns(this.deps.ds, this.leaseMs, this.deps.owner);
+    const row = await claimManual(this.deps.ds, name, this.deps.owner);
+    return { row, done: this.launch(inst, row, opts) };
+  }
+
+  private launch(
+    inst: Instance,
+    row: RunRow,
+    extra: Pick<RunOptions, "range" | "onProgress"> = {},
+  ): Promise<RunRow> {
+    const p = executeRun(this.deps, inst, row, { ...this.opts.run, ...extra, signal: this.shutdown.signal });
+    this.active.add(p);
+    void p.finally(() => this.active.delete(p)).catch(() => undefined);
+    return p;
+  }
+
+  /** Handles one scheduled time of an instance: run it, record it SKIPPED, or leave it to another process. */
+  async onScheduledTime(inst: Instance, when: Date): Promise<RunRow | null> {
+    const scheduledFor = new Date(Math.floor(when.getTime() / 1000) * 1000);
+    const { ds, owner } = this.deps;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const claimed = await claimScheduled(ds, inst.name, scheduledFor, owner);
+      if (claimed) {
+        this.launch(inst, claimed);
+        return claimed;
+      }
+      const skipped = await recordSkipped(ds, inst.name, scheduledFor, owner);
+      if (skipped) {
+        this.deps.log.info("scheduled run skipped: the previous run is still going", {
+          collector: inst.name,
+        });
+        this.deps.events.runFinished(toApi(skipped));
+        return skipped;
+      }
+      // Neither: another process claimed this time, or the running run ended in between (claim again).
+    }
+    return null;
+  }
+
+  /** Schedules every enabled instance; an instance overdue since the last process stopped runs once now. */
+  async startScheduler(): Promise<void> {
+    this.scheduling = true;
+    const { ds, log, owner } = this.deps;
+    const reaped = await reapDeadRuns(ds, this.leaseMs, owner);
+    for (const r of reaped)
+      log.warn("closed a run whose process stopped", { collector: r.instance, run: r.id });
+    this.reaper = setInterval(
+      () => {
+        reapDeadRuns(ds, this.leaseMs, owner).catch((e) => log.warn("reaping runs failed", { error: e }));
+      },
+      Math.max(1000, this.leaseMs / 2),
+    );
+    this.reaper.unref();
+    const now = new Date();
+    for (const inst of this.instances.filter((i) => i.config.enabled)) {
+      const task = cron.createTask(
+        inst.config.schedule,
+        (ctx) => {
+          this.onScheduledTime(inst, ctx.date).catch((e) =>
+            log.error("scheduling failed", { collector: inst.name, error: e }),
+          );
+        },
+        { name: `collector:${inst.name}`, timezone: CRON_TIMEZONE },
+      );
+      this.tasks.set(inst.name, task);
+      await task.start();
+      const last = await lastActivity(ds, inst.name);
+      const missed = last ? latestMissed(task, last, now) : null;
+      if (missed) {
+        log.info("collector overdue since the last start: running it once", { collector: inst.name, missed });
+        await this.onScheduledTime(inst, missed);
+      }
+    }
+  }
+
+  /** Stops scheduling and cancels running runs (they end FAILED, keeping what they committed). */
+  async stop(): Promise<void> {
+    this.scheduling = false;
+    if (this.reaper) clearInterval(this.reaper);
+    for (const t of [...this.tasks.values(), ...this.probes.values()]) await t.destroy();
+    this.tasks.clear();
+    this.probes.clear();
+    this.shutdown.abort();
+    await Promise.allSettled([...this.active]);
+  }
+}
