@@ -25,7 +25,9 @@ export class CollectorRuns1764500000000 implements MigrationInterface {
     await q.query(
       `CREATE UNIQUE INDEX collector_run_scheduled ON collector_run (instance, scheduled_for) WHERE scheduled_for IS NOT NULL`,
     );
-    await q.query(`CREATE UNIQUE INDEX collector_run_one_running ON collector_run (instance) WHERE status = 'RUNNING'`);
+    await q.query(
+      `CREATE UNIQUE INDEX collector_run_one_running ON collector_run (instance) WHERE status = 'RUNNING'`,
+    );
     await q.query(`CREATE INDEX collector_run_recent ON collector_run (instance, started_at DESC, id DESC)`);
     await q.query(`CREATE INDEX collector_run_started ON collector_run (started_at DESC, id DESC)`);
     await q.query(`

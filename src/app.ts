@@ -97,6 +97,10 @@ async function fillDemoHistory(collectors: CollectorService, log: Logger): Promi
   for (const c of last.filter((x) => x.lastRun === null)) {
     const { done } = await collectors.startManual(c.name);
     const run = await done;
-    log.info("demo history collected", { collector: c.name, observations: run.observations, status: run.status });
+    log.info("demo history collected", {
+      collector: c.name,
+      observations: run.observations,
+      status: run.status,
+    });
   }
 }

@@ -14,6 +14,13 @@ export const demoOptionsSchema = z.strictObject({
   weight: z.number().positive().max(1e9).optional(),
   granularity: z.enum(["event", "day", "week"]).default("event"),
   dimensions: z.record(z.string(), z.string()).optional(),
+  /** externalId prefix (`<idPrefix>-<yyyymmdd>-<n>` …); default `demo-<seed>`. Keep it unique per project × metric. */
+  idPrefix: z.string().min(1).optional(),
 });
+
+/** The externalId prefix of a demo instance: the same for the start-up seeding and the `demo` collector. */
+export function demoIdPrefix(o: Pick<DemoOptions, "seed" | "idPrefix">): string {
+  return o.idPrefix ?? `demo-${o.seed}`;
+}
 
 export type DemoOptions = z.infer<typeof demoOptionsSchema>;

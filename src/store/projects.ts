@@ -102,7 +102,9 @@ export async function updateProject(ds: DataSource, slug: string, input: UpdateP
   if (input.owner !== undefined) set.owner = input.owner;
   if (input.goLiveAt !== undefined) set.goLiveAt = input.goLiveAt;
   if (Object.keys(set).length) {
-    await ds.getRepository(ProjectRow).update({ id: project.id }, { ...set, updatedAt: () => "clock_timestamp()" });
+    await ds
+      .getRepository(ProjectRow)
+      .update({ id: project.id }, { ...set, updatedAt: () => "clock_timestamp()" });
   }
   return (await findProject(ds, slug))!;
 }

@@ -93,12 +93,18 @@ collectors:
     );
     expect(cfg.collectors[0].options).toEqual({ token: "Bearer s3cret", raw: "${TOKEN}" });
     expect(
-      problemsOf(`collectors: [{ name: a, type: csv, schedule: "0 * * * *", project: p, metric: m, options: { token: "\${NOPE}" } }]`),
+      problemsOf(
+        `collectors: [{ name: a, type: csv, schedule: "0 * * * *", project: p, metric: m, options: { token: "\${NOPE}" } }]`,
+      ),
     ).toEqual(["collectors[0].options.token: environment variable NOPE is not set"]);
   });
 
   it("interpolates before validating, so a variable can hold a number-like string but not turn into a number", () => {
-    expect(problemsOf(`metrics: [{ key: "\${KEY}", name: X, unit: m, direction: LOWER_IS_BETTER }]`, { KEY: "a.b" })).toEqual([]);
+    expect(
+      problemsOf(`metrics: [{ key: "\${KEY}", name: X, unit: m, direction: LOWER_IS_BETTER }]`, {
+        KEY: "a.b",
+      }),
+    ).toEqual([]);
   });
 
   it("reports YAML syntax errors", () => {
@@ -124,7 +130,9 @@ projects:
   });
 
   it("reports an unreadable file by name", () => {
-    expect(() => loadConfigFile("/nonexistent/uplift.yaml")).toThrow(/\/nonexistent\/uplift\.yaml[\s\S]*cannot read the file: ENOENT/);
+    expect(() => loadConfigFile("/nonexistent/uplift.yaml")).toThrow(
+      /\/nonexistent\/uplift\.yaml[\s\S]*cannot read the file: ENOENT/,
+    );
   });
 
   it("uses UPLIFT_CONFIG, else ./uplift.yaml, else the bundled demo", () => {
@@ -145,12 +153,21 @@ projects:
 describe("environment", () => {
   it("has the contract's defaults", () => {
     const env = readEnv({});
-    expect(env).toMatchObject({ databaseUrl: null, port: 4000, host: "127.0.0.1", scheduler: true, introspection: true });
+    expect(env).toMatchObject({
+      databaseUrl: null,
+      port: 4000,
+      host: "127.0.0.1",
+      scheduler: true,
+      introspection: true,
+    });
     expect(env.dataDir.endsWith(".uplift")).toBe(true);
   });
 
   it("reads on/off switches and refuses nonsense with the variable's name", () => {
-    expect(readEnv({ UPLIFT_SCHEDULER: "off", UPLIFT_INTROSPECTION: "off" })).toMatchObject({ scheduler: false, introspection: false });
+    expect(readEnv({ UPLIFT_SCHEDULER: "off", UPLIFT_INTROSPECTION: "off" })).toMatchObject({
+      scheduler: false,
+      introspection: false,
+    });
     expect(() => readEnv({ UPLIFT_SCHEDULER: "maybe" })).toThrow(EnvError);
     expect(() => readEnv({ UPLIFT_SCHEDULER: "maybe" })).toThrow(/UPLIFT_SCHEDULER/);
     expect(() => readEnv({ PORT: "http" })).toThrow(/PORT/);

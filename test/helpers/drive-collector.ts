@@ -1,9 +1,8 @@
 import fs from "node:fs";
-import type { HttpClient } from "../../src/collect/http-client.js";
+import { createHttpClient, type HttpClient } from "../../src/collect/http-client.js";
 import type { CollectContext, Collector, SourceRecord } from "../../src/collect/types.js";
 import { parseConfig } from "../../src/config/file.js";
 import { createLogger } from "../../src/log.js";
-import { createSimpleHttpClient } from "./simple-http.js";
 
 // Runs a collector the way the runner will, without the runner: options parsed by the collector's own
 // schema, a context, and every yielded record collected into an array.
@@ -16,20 +15,32 @@ export interface DriveOptions {
   http?: HttpClient;
 }
 
-export function contextFor<O>(collector: Collector<O>, raw: unknown, opts: DriveOptions = {}): CollectContext<O> {
+export function contextFor<O>(
+  collector: Collector<O>,
+  raw: unknown,
+  opts: DriveOptions = {},
+): CollectContext<O> {
+  const log = createLogger({ test: true, collector: collector.type });
   return {
     options: collector.options.parse(raw),
     cursor: opts.cursor ?? null,
     range: opts.range ?? null,
     signal: opts.signal ?? new AbortController().signal,
-    http: opts.http ?? createSimpleHttpClient({ signal: opts.signal }),
-    log: createLogger({ test: true, collector: collector.type }),
+    // The real client, with short retries so that a test of a failing source stays quick.
+    http:
+      opts.http ??
+      createHttpClient({ signal: opts.signal, log, maxRetries: 1, baseDelayMs: 5, timeoutMs: 10_000 }),
+    log,
     now: opts.now ?? new Date(),
     reportTotal() {},
   };
 }
 
-export async function drive<O>(collector: Collector<O>, raw: unknown, opts: DriveOptions = {}): Promise<SourceRecord[]> {
+export async function drive<O>(
+  collector: Collector<O>,
+  raw: unknown,
+  opts: DriveOptions = {},
+): Promise<SourceRecord[]> {
   const out: SourceRecord[] = [];
   for await (const r of collector.collect(contextFor(collector, raw, opts))) out.push(r);
   return out;

@@ -36,6 +36,10 @@ export async function startLocalServer(
   };
 }
 
-export function sendJson(res: http.ServerResponse, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: http.ServerResponse,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   res.writeHead(200, { "content-type": "application/json", ...headers }).end(JSON.stringify(body));
 }

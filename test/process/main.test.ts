@@ -91,7 +91,15 @@ describe("the server process with the embedded PostgreSQL", () => {
     const port = await first.ready;
     expect(postgresProcessesUsing(dataDir).length).toBeGreaterThan(0);
     const rec = await gqlAt(port, RECORD, {
-      in: [{ projectSlug: "helpdesk", metricKey: "it.resolution_time", observedAt: "2025-04-01T00:00:00Z", value: 3, externalId: "x" }],
+      in: [
+        {
+          projectSlug: "helpdesk",
+          metricKey: "it.resolution_time",
+          observedAt: "2025-04-01T00:00:00Z",
+          value: 3,
+          externalId: "x",
+        },
+      ],
     });
     expect(rec.data.recordObservations.inserted).toBe(1);
     first.child.kill("SIGINT");
@@ -100,7 +108,10 @@ describe("the server process with the embedded PostgreSQL", () => {
 
     const second = spawnUplift(env);
     const port2 = await second.ready;
-    const q = await gqlAt(port2, `{ project(slug: "helpdesk") { kpi(metricKey: "it.resolution_time") { current { value count } } } }`);
+    const q = await gqlAt(
+      port2,
+      `{ project(slug: "helpdesk") { kpi(metricKey: "it.resolution_time") { current { value count } } } }`,
+    );
     expect(q.data.project.kpi.current).toEqual({ value: 3, count: 1 });
     second.child.kill("SIGTERM");
     expect((await second.exited).code).toBe(0);
