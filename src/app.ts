@@ -1,4 +1,3 @@
-import { LocalEvents } from "./api/local-events.js";
 import { buildUpliftSchema } from "./api/schema.js";
 import { createServer, type UpliftServer } from "./api/server.js";
 import { resolveInstances } from "./collect/instances.js";
@@ -10,6 +9,7 @@ import type { Env } from "./config/env.js";
 import { loadConfigFile, resolveConfigPath, type UpliftConfig } from "./config/file.js";
 import { type Database, openDatabase } from "./db/database.js";
 import { KpiEngine } from "./kpi/engine.js";
+import { LiveHub } from "./live/hub.js";
 import type { Logger } from "./log.js";
 
 export interface App {
@@ -19,6 +19,7 @@ export interface App {
   config: UpliftConfig;
   server: UpliftServer;
   collectors: CollectorService;
+  events: LiveHub;
   stop(): Promise<void>;
 }
 
@@ -40,7 +41,9 @@ export async function startApp(env: Env, log: Logger, opts: AppOptions): Promise
   try {
     await applyConfig(db.ds, config, file);
     const instances = await resolveInstances(db.ds, config, opts.registry, file);
-    const events = new LocalEvents(db.ds);
+    const engine = new KpiEngine(db.ds);
+    const events = new LiveHub(db.ds, engine, db.url, log);
+    await events.start();
     const collectors = new CollectorService(
       { ds: db.ds, log, events, owner: ownerId() },
       instances,
@@ -49,16 +52,17 @@ export async function startApp(env: Env, log: Logger, opts: AppOptions): Promise
     if (demo) await fillDemoHistory(collectors, log);
     const services = {
       ds: db.ds,
-      engine: new KpiEngine(db.ds),
+      engine,
       currency: config.currency,
       events,
       collectors,
     };
-    const schema = await buildUpliftSchema(events.pubSub);
+    const schema = await buildUpliftSchema();
     const server = await createServer(schema, services, {
       introspection: env.introspection,
       maxBodyBytes: env.maxBodyBytes,
       maxQueryDepth: env.maxQueryDepth,
+      ws: env.ws,
     });
     const port = await server.listen(env.port, env.host);
     if (env.scheduler) await collectors.startScheduler();
@@ -72,11 +76,13 @@ export async function startApp(env: Env, log: Logger, opts: AppOptions): Promise
       config,
       server,
       collectors,
+      events,
       stop() {
         // Stop taking work, cancel runs (they keep what they committed), drain requests, close the database.
         stopping ??= (async () => {
           await collectors.stop();
           await server.close();
+          await events.stop();
           await db.close();
         })();
         return stopping;

@@ -1,12 +1,5 @@
-import { createPubSub } from "@graphql-yoga/subscription";
+import type { FiguresResult } from "../kpi/engine.js";
 import type { CollectorRunType } from "./types/collector.js";
-
-/** Payload of a KPI change: which KPI, and the names subscribers filter on. */
-export interface KpiChanged {
-  kpiId: string;
-  projectSlug: string;
-  metricKey: string;
-}
 
 /** What a commit touched: observations of project × metric pairs, KPI settings, projects, or metrics. */
 export interface ChangeScope {
@@ -16,19 +9,28 @@ export interface ChangeScope {
   metricIds?: string[];
 }
 
-export type UpliftPubSub = ReturnType<typeof createUpliftPubSub>;
-
-export function createUpliftPubSub() {
-  return createPubSub<{
-    KPI_UPDATED: [KpiChanged];
-    COLLECTOR_RUN_FINISHED: [CollectorRunType];
-  }>();
+export interface KpiFilter {
+  projectSlug?: string | null;
+  metricKey?: string | null;
 }
 
-/** Where committed changes are announced. The subscriptions issue routes this through LISTEN/NOTIFY. */
+export interface RunFilter {
+  collector?: string | null;
+}
+
+/** A recomputed KPI, ready for every subscriber (computed once). */
+export interface KpiEvent {
+  kpiId: string;
+  projectSlug: string;
+  metricKey: string;
+  result: FiguresResult;
+}
+
+/** Where committed changes are announced and subscribers listen (src/live/hub.ts). */
 export interface Events {
-  pubSub: UpliftPubSub;
   /** Called after a commit that changed what the figures of these KPIs depend on. */
   changed(scope: ChangeScope): Promise<void>;
   runFinished(run: CollectorRunType): void;
+  subscribeKpis(filter: KpiFilter): AsyncIterableIterator<KpiEvent>;
+  subscribeRuns(filter: RunFilter): AsyncIterableIterator<CollectorRunType>;
 }

@@ -3,7 +3,6 @@ import fs from "node:fs";
 import { type GraphQLSchema, lexicographicSortSchema, printSchema } from "graphql";
 import { buildSchema } from "type-graphql";
 import { BadInputError, type InputProblem } from "../errors.js";
-import type { UpliftPubSub } from "./events.js";
 import { CollectorResolver } from "./resolvers/collector.js";
 import { CostResolver } from "./resolvers/cost.js";
 import { KpiResolver } from "./resolvers/kpi.js";
@@ -23,10 +22,17 @@ export const resolvers = [
   CollectorResolver,
 ] as const;
 
-export async function buildUpliftSchema(pubSub: UpliftPubSub): Promise<GraphQLSchema> {
+export async function buildUpliftSchema(): Promise<GraphQLSchema> {
   const schema = await buildSchema({
     resolvers,
-    pubSub,
+    // Subscriptions use their own `subscribe` functions (src/live/hub.ts), not type-graphql topics; it
+    // still insists on a PubSub, so it gets one that refuses to be used.
+    pubSub: {
+      publish: () => undefined,
+      subscribe: () => {
+        throw new Error("subscriptions are served by the live hub, not by topics");
+      },
+    },
     validate: false, // inputs are checked by the store, which names each bad field and index
     scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
   });

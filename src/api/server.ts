@@ -4,19 +4,20 @@ import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/dis
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { expressMiddleware } from "@as-integrations/express5";
 import express, { type NextFunction, type Request, type Response } from "express";
-import { type GraphQLSchema, specifiedRules, validate } from "graphql";
-import { useServer } from "graphql-ws/use/ws";
-import { WebSocketServer } from "ws";
+import type { GraphQLSchema } from "graphql";
+import type { WsLimits } from "../config/env.js";
 import { migrationsApplied } from "../db/migrate.js";
 import { log } from "../log.js";
 import { type AppServices, type Context, createContext } from "./context.js";
 import { depthLimit } from "./depth-limit.js";
 import { formatError } from "./format-error.js";
+import { attachSubscriptions } from "./websocket.js";
 
 export interface ServerOptions {
   introspection: boolean;
   maxBodyBytes: number;
   maxQueryDepth: number;
+  ws: WsLimits;
 }
 
 export interface UpliftServer {
@@ -53,15 +54,10 @@ export async function createServer(
   app.disable("x-powered-by");
   const httpServer = http.createServer(app);
 
-  const wsServer = new WebSocketServer({ server: httpServer, path: "/graphql" });
-  const wsCleanup = useServer<Record<string, unknown>, { ctx?: Context }>(
-    {
-      schema,
-      context: () => createContext(services),
-      validate: (sch, doc) => validate(sch, doc, [...specifiedRules, depthLimit(opts.maxQueryDepth)]),
-    },
-    wsServer,
-  );
+  const subscriptions = attachSubscriptions(httpServer, schema, services, {
+    ...opts.ws,
+    maxQueryDepth: opts.maxQueryDepth,
+  });
 
   const apollo = new ApolloServer<Context>({
     schema,
@@ -76,7 +72,7 @@ export async function createServer(
         async serverWillStart() {
           return {
             async drainServer() {
-              await wsCleanup.dispose();
+              await subscriptions.close();
             },
           };
         },
@@ -143,8 +139,6 @@ export async function createServer(
     async close() {
       // Apollo's drain plugin stops taking connections, waits for requests in flight, and disposes graphql-ws.
       await apollo.stop();
-      for (const client of wsServer.clients) client.close(1001, "server shutting down");
-      await new Promise<void>((resolve) => wsServer.close(() => resolve()));
     },
   };
 }

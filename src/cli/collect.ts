@@ -1,7 +1,6 @@
 import "reflect-metadata";
 import { parseArgs } from "node:util";
 import { registry } from "../../collectors/index.js";
-import { LocalEvents } from "../api/local-events.js";
 import { resolveInstances } from "../collect/instances.js";
 import type { RunProgress } from "../collect/runner.js";
 import { ownerId } from "../collect/runs.js";
@@ -11,6 +10,8 @@ import { readEnv } from "../config/env.js";
 import { ConfigError, loadConfigFile, resolveConfigPath } from "../config/file.js";
 import { openDatabase } from "../db/database.js";
 import { parseDateTime } from "../domain/rules.js";
+import { KpiEngine } from "../kpi/engine.js";
+import { LiveHub } from "../live/hub.js";
 import { createLogger } from "../log.js";
 
 // `npm run collect -- <instance> [--from <date-time>] [--to <date-time>]`: one run now, or a backfill of
@@ -53,7 +54,7 @@ try {
   await applyConfig(db.ds, config, file);
   const instances = await resolveInstances(db.ds, config, registry, file);
   const service = new CollectorService(
-    { ds: db.ds, log, events: new LocalEvents(db.ds), owner: ownerId() },
+    { ds: db.ds, log, events: new LiveHub(db.ds, new KpiEngine(db.ds), db.url, log), owner: ownerId() },
     instances,
   );
   const stop = () => void service.stop();

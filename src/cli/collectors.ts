@@ -1,6 +1,5 @@
 import "reflect-metadata";
 import { registry } from "../../collectors/index.js";
-import { LocalEvents } from "../api/local-events.js";
 import { cronTask, nextOccurrence } from "../collect/cron-time.js";
 import { resolveInstances } from "../collect/instances.js";
 import { lastRuns, ownerId } from "../collect/runs.js";
@@ -9,6 +8,8 @@ import { applyConfig } from "../config/apply.js";
 import { readEnv } from "../config/env.js";
 import { loadConfigFile, resolveConfigPath } from "../config/file.js";
 import { openDatabase } from "../db/database.js";
+import { KpiEngine } from "../kpi/engine.js";
+import { LiveHub } from "../live/hub.js";
 import { createLogger } from "../log.js";
 
 // `npm run collectors`: the configured instances with their schedules, last and next runs.
@@ -21,7 +22,7 @@ try {
   await applyConfig(db.ds, config, file);
   const instances = await resolveInstances(db.ds, config, registry, file);
   const service = new CollectorService(
-    { ds: db.ds, log, events: new LocalEvents(db.ds), owner: ownerId() },
+    { ds: db.ds, log, events: new LiveHub(db.ds, new KpiEngine(db.ds), db.url, log), owner: ownerId() },
     instances,
   );
   const last = await lastRuns(

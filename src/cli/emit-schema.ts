@@ -1,8 +1,7 @@
 import "reflect-metadata";
-import { createUpliftPubSub } from "../api/events.js";
 import { buildUpliftSchema, writeSchemaFile } from "../api/schema.js";
 import { SCHEMA_FILE } from "../paths.js";
 
 // `npm run schema`: writes the served schema to schema.graphql (a test fails when they differ).
-writeSchemaFile(await buildUpliftSchema(createUpliftPubSub()), SCHEMA_FILE);
+writeSchemaFile(await buildUpliftSchema(), SCHEMA_FILE);
 process.stdout.write(`wrote ${SCHEMA_FILE}\n`);

@@ -124,11 +124,6 @@ export async function executeRun(
     progress.observations += result.inserted + result.updated;
     progress.elapsedMs = Date.now() - started;
     opts.onProgress?.({ ...progress });
-    if (result.touched.length) {
-      deps.events
-        .changed({ pairs: result.touched })
-        .catch((e) => log.warn("publishing changes failed", { error: e }));
-    }
   };
 
   let status: "SUCCEEDED" | "FAILED" = "SUCCEEDED";

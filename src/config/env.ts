@@ -15,6 +15,19 @@ export interface Env {
   maxQueryDepth: number;
   /** Database connections per process. */
   poolSize: number;
+  /** WebSocket (subscription) limits. */
+  ws: WsLimits;
+}
+
+export interface WsLimits {
+  /** Open WebSocket connections per process; more are refused with HTTP 503. */
+  maxConnections: number;
+  /** Active subscriptions per connection; more are refused with an error message. */
+  maxSubscriptionsPerConnection: number;
+  /** Ping interval; a connection that missed the previous pong is closed. */
+  pingMs: number;
+  /** A connection whose unsent data exceeds this is closed (a consumer too slow to keep up). */
+  maxBufferedBytes: number;
 }
 
 export class EnvError extends Error {
@@ -54,5 +67,23 @@ export function readEnv(e: NodeJS.ProcessEnv = process.env): Env {
     maxBodyBytes: int("UPLIFT_MAX_BODY_BYTES", e.UPLIFT_MAX_BODY_BYTES, 20 * 1024 * 1024, 1024, 1024 ** 3),
     maxQueryDepth: int("UPLIFT_MAX_QUERY_DEPTH", e.UPLIFT_MAX_QUERY_DEPTH, 12, 2, 100),
     poolSize: int("UPLIFT_DB_POOL_SIZE", e.UPLIFT_DB_POOL_SIZE, 10, 1, 200),
+    ws: {
+      maxConnections: int("UPLIFT_WS_MAX_CONNECTIONS", e.UPLIFT_WS_MAX_CONNECTIONS, 20_000, 1, 1_000_000),
+      maxSubscriptionsPerConnection: int(
+        "UPLIFT_WS_MAX_SUBSCRIPTIONS",
+        e.UPLIFT_WS_MAX_SUBSCRIPTIONS,
+        100,
+        1,
+        10_000,
+      ),
+      pingMs: int("UPLIFT_WS_PING_MS", e.UPLIFT_WS_PING_MS, 30_000, 100, 3_600_000),
+      maxBufferedBytes: int(
+        "UPLIFT_WS_MAX_BUFFERED_BYTES",
+        e.UPLIFT_WS_MAX_BUFFERED_BYTES,
+        1024 * 1024,
+        1024,
+        1024 ** 3,
+      ),
+    },
   };
 }

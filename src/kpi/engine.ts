@@ -6,6 +6,7 @@ import {
   PERCENTILE_OF,
   type Queryable,
 } from "./phase-aggregates.js";
+import { loadSeries, type SeriesPoint, type SeriesRequest } from "./series.js";
 import { bootstrapImprovementInterval } from "./statistics/index.js";
 import { type LoadedSubject, loadSubjects } from "./subjects.js";
 
@@ -31,6 +32,8 @@ export interface FiguresResult {
  */
 export class KpiEngine {
   private readonly cache = new Map<string, Entry>();
+  /** Series by KPI, change stamp and arguments: many dashboards asking for one series cost one query. */
+  private readonly seriesCache = new Map<string, Promise<SeriesPoint[]>>();
 
   constructor(
     private readonly db: Queryable,
@@ -75,6 +78,35 @@ export class KpiEngine {
       return bootstrapImprovementInterval(values.before, values.after, p, subject.metric.direction);
     })();
     return entry.bootstrap;
+  }
+
+  /** A KPI's series, computed in SQL and shared while the KPI's stamp is unchanged. */
+  series(
+    subject: LoadedSubject,
+    req: Omit<SeriesRequest, "projectId" | "metricId" | "aggregation" | "windows" | "cohort">,
+  ): Promise<SeriesPoint[]> {
+    const { kpi, metric } = subject;
+    const full: SeriesRequest = {
+      ...req,
+      projectId: kpi.projectId,
+      metricId: kpi.metricId,
+      aggregation: metric.aggregation,
+      windows: windowsOf(subject),
+      cohort: kpi.cohortDimension
+        ? { dimension: kpi.cohortDimension, treatment: kpi.cohortTreatment! }
+        : null,
+    };
+    if (!this.useCache) return loadSeries(this.db, full);
+    const key = `${kpi.id}|${subject.stamp}|${req.bucket}|${req.from?.getTime() ?? ""}|${req.to?.getTime() ?? ""}`;
+    let hit = this.seriesCache.get(key);
+    if (!hit) {
+      hit = loadSeries(this.db, full);
+      hit.catch(() => this.seriesCache.delete(key));
+      this.seriesCache.set(key, hit);
+      while (this.seriesCache.size > this.maxEntries)
+        this.seriesCache.delete(this.seriesCache.keys().next().value!);
+    }
+    return hit;
   }
 
   private async entries(

@@ -10,6 +10,7 @@ import {
   MAX_WEIGHT,
 } from "../domain/rules.js";
 import { BadInputError, type InputProblem } from "../errors.js";
+import { notifyChanges } from "../live/channel.js";
 
 export interface ObservationInput {
   projectSlug: string;
@@ -190,6 +191,8 @@ export async function upsertObservations(
      ON CONFLICT (project_id, metric_id) DO UPDATE SET updated_at = EXCLUDED.updated_at`,
     [touched.map((t) => t.projectId), touched.map((t) => t.metricId), touched.length],
   );
+  // Delivered to every process on commit, never for a batch that rolls back.
+  await notifyChanges(m, { pairs: touched });
   return { inserted: Number(counts.inserted), updated: Number(counts.updated) + repeats, touched };
 }
 

@@ -2,7 +2,6 @@ import fs from "node:fs";
 import path from "node:path";
 import { buildSchema, findBreakingChanges, findDangerousChanges } from "graphql";
 import { describe, expect, it } from "vitest";
-import { createUpliftPubSub } from "../../src/api/events.js";
 import { buildUpliftSchema, printUpliftSchema } from "../../src/api/schema.js";
 import { PROJECT_ROOT, SCHEMA_FILE } from "../../src/paths.js";
 
@@ -13,13 +12,13 @@ const SHARED_CONTRACT = path.join(PROJECT_ROOT, "..", "shared", "contract", "sch
 
 describe("GraphQL schema", () => {
   it("the served schema equals the committed schema.graphql (run `npm run schema` after changing it)", async () => {
-    const served = printUpliftSchema(await buildUpliftSchema(createUpliftPubSub()));
+    const served = printUpliftSchema(await buildUpliftSchema());
     expect(fs.readFileSync(SCHEMA_FILE, "utf8")).toBe(served);
   });
 
   it("breaks nothing in the contract", async () => {
     const contract = buildSchema(fs.readFileSync(CONTRACT_COPY, "utf8"));
-    const served = await buildUpliftSchema(createUpliftPubSub());
+    const served = await buildUpliftSchema();
     expect(findBreakingChanges(contract, served).map((c) => c.description)).toEqual([]);
     expect(findDangerousChanges(contract, served).map((c) => c.description)).toEqual([]);
   });

@@ -29,9 +29,8 @@ export class CollectorResolver {
   }
 
   @Subscription(() => CollectorRunType, {
-    topics: "COLLECTOR_RUN_FINISHED",
-    filter: ({ payload, args }: { payload: CollectorRunType; args: { collector?: string | null } }) =>
-      !args.collector || args.collector === payload.collector,
+    subscribe: ({ args, context }) =>
+      (context as Context).events.subscribeRuns({ collector: args.collector }),
   })
   collectorRunFinished(
     @Root() run: CollectorRunType,

@@ -1,12 +1,11 @@
 import { Arg, Ctx, FieldResolver, Float, Mutation, Resolver, Root, Subscription } from "type-graphql";
 import { BadInputError } from "../../errors.js";
-import { windowsOf } from "../../kpi/figures.js";
-import { type Bucket, loadSeries } from "../../kpi/series.js";
+import type { Bucket } from "../../kpi/series.js";
 import { trackKpi } from "../../store/kpis.js";
 import { requireMetric } from "../../store/metrics.js";
 import type { Context } from "../context.js";
 import { BucketEnum } from "../enums.js";
-import type { KpiChanged } from "../events.js";
+import type { KpiEvent } from "../events.js";
 import { TrackKpiInput } from "../inputs/kpi.js";
 import { DateTimeScalar } from "../scalars.js";
 import {
@@ -31,7 +30,7 @@ export class KpiResolver {
   }
 
   private async figures(k: KpiType, ctx: Context) {
-    return (await ctx.loaders.figures.load(k.kpiId)).figures;
+    return (await resultOf(k, ctx)).figures;
   }
 
   @FieldResolver(() => PhaseSummaryType)
@@ -91,47 +90,32 @@ export class KpiResolver {
     @Arg("to", () => DateTimeScalar, { nullable: true }) to?: Date | null,
   ) {
     if (from && to && from.getTime() >= to.getTime()) throw BadInputError.one("to", "must be after from");
-    const { subject } = await ctx.loaders.figures.load(k.kpiId);
-    const { kpi, metric } = subject;
-    return loadSeries(ctx.ds, {
-      projectId: kpi.projectId,
-      metricId: kpi.metricId,
-      aggregation: metric.aggregation,
-      windows: windowsOf(subject),
-      cohort: kpi.cohortDimension
-        ? { dimension: kpi.cohortDimension, treatment: kpi.cohortTreatment! }
-        : null,
-      bucket,
-      from: from ?? null,
-      to: to ?? null,
-    });
+    const { subject } = await resultOf(k, ctx);
+    return ctx.engine.series(subject, { bucket, from: from ?? null, to: to ?? null });
   }
 
   @Subscription(() => KpiType, {
     description: "The recomputed KPI, after every committed change that affects it.",
-    topics: "KPI_UPDATED",
-    filter: ({
-      payload,
-      args,
-    }: {
-      payload: KpiChanged;
-      args: { projectSlug?: string | null; metricKey?: string | null };
-    }) =>
-      (!args.projectSlug || args.projectSlug === payload.projectSlug) &&
-      (!args.metricKey || args.metricKey === payload.metricKey),
+    subscribe: ({ args, context }) =>
+      (context as Context).events.subscribeKpis({ projectSlug: args.projectSlug, metricKey: args.metricKey }),
   })
-  async kpiUpdated(
-    @Root() payload: KpiChanged,
-    @Ctx() ctx: Context,
+  kpiUpdated(
+    @Root() event: KpiEvent,
     @Arg("projectSlug", () => String, { nullable: true }) _projectSlug?: string | null,
     @Arg("metricKey", () => String, { nullable: true }) _metricKey?: string | null,
-  ): Promise<KpiType> {
-    const { subject } = await ctx.loaders.figures.load(payload.kpiId);
+  ): KpiType {
+    const { subject } = event.result;
     return {
-      kpiId: payload.kpiId,
-      projectSlug: payload.projectSlug,
+      kpiId: event.kpiId,
+      projectSlug: event.projectSlug,
       metric: subject.metric,
       target: subject.kpi.target,
+      prefetched: event.result,
     };
   }
+}
+
+/** The KPI's figures: those computed for a subscription event, else the request's batched loader. */
+function resultOf(k: KpiType, ctx: Context) {
+  return k.prefetched ? Promise.resolve(k.prefetched) : ctx.loaders.figures.load(k.kpiId);
 }

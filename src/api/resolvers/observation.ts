@@ -11,8 +11,8 @@ export class ObservationResolver {
     @Ctx() ctx: Context,
     @Arg("input", () => [ObservationInput]) input: ObservationInput[],
   ): Promise<RecordResultType> {
+    // The write announces itself (NOTIFY in its transaction), so subscribers hear of it on commit.
     const result = await recordObservations(ctx.ds, input);
-    await ctx.events.changed({ pairs: result.touched });
     return { inserted: result.inserted, updated: result.updated };
   }
 }

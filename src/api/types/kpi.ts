@@ -1,5 +1,6 @@
 import { Field, Float, ObjectType } from "type-graphql";
 import type { MetricRow } from "../../db/entities/metric.js";
+import type { FiguresResult } from "../../kpi/engine.js";
 import { PhaseEnum } from "../enums.js";
 import { DateTimeScalar } from "../scalars.js";
 import { MetricType } from "./metric.js";
@@ -21,6 +22,9 @@ export class KpiType {
 
   @Field(() => Float, { nullable: true })
   target!: number | null;
+
+  /** Figures computed once for every subscriber of a change (subscriptions); else loaded per request. */
+  prefetched?: FiguresResult;
 }
 
 @ObjectType("PhaseSummary")

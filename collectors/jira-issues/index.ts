@@ -1,0 +1,361 @@
+import { z } from "zod";
+import { type Auth, basicAuth, bearerAuth, SourceError } from "../../src/collect/http-client.js";
+import {
+  type CollectContext,
+  defineCollector,
+  type ObservationRecord,
+  type RejectedRecord,
+  type SourceRecord,
+} from "../../src/collect/types.js";
+import { showValue, toExternalId } from "../../src/collect/values.js";
+import { parseDateTime } from "../../src/domain/rules.js";
+
+// Jira Cloud issues through the enhanced JQL search, `GET {baseUrl}/rest/api/3/search/jql`: the user's
+// JQL, narrowed to `updated >= "<cursor in timeZone, floored to the minute>"` and ordered by `updated`,
+// read page by page with `nextPageToken` until `isLast`. Each resolved issue gives the minutes from the
+// `from` field (default `created`) to the `to` field (default `resolutiondate`), observed at `to`.
+// See README.md for the options and the vendor behaviour this relies on.
+
+const DAY_MS = 86_400_000;
+const SEARCH_PATH = "/rest/api/3/search/jql";
+/**
+ * Jira's search index trails writes ("recent updates might not be immediately visible in the returned
+ * search results"): the cursor never passes this long before the run's start, so an issue that was
+ * updated just before the run but not yet searchable is found by the next run.
+ */
+export const INDEX_LAG_MS = 60_000;
+
+/** A date-time with an offset (`2024-06-01T00:00:00Z`) or a date (`2024-06-01`, midnight UTC). */
+const dateTime = z.union([z.date(), z.string()]).transform((v, ctx) => {
+  const d =
+    v instanceof Date ? v : parseDateTime(/^\d{4}-\d{2}-\d{2}$/.test(v.trim()) ? `${v.trim()}T00:00:00Z` : v);
+  if (!d || Number.isNaN(d.getTime())) {
+    ctx.addIssue({
+      code: "custom",
+      message: `expected an ISO-8601 date-time with an offset or a date, got "${String(v)}"`,
+    });
+    return z.NEVER;
+  }
+  return d;
+});
+
+/** A field id as the search's `fields` parameter takes it: `created`, `resolutiondate`, `customfield_10050`. */
+const fieldId = z
+  .string()
+  .regex(/^[A-Za-z][A-Za-z0-9_.-]*$/, "must be a Jira field id such as created or customfield_10050");
+
+const timeZone = z.string().refine(
+  (tz) => {
+    try {
+      new Intl.DateTimeFormat("en-US", { timeZone: tz });
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: "must be an IANA time zone name such as UTC or Europe/Berlin" },
+);
+
+/** The JQL without its quoted strings, to look for keywords outside them. */
+function unquoted(jql: string): string {
+  return jql.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, '""');
+}
+
+export const jiraIssuesOptions = z
+  .strictObject({
+    /** https://your-site.atlassian.net (or https://api.atlassian.com/ex/jira/<cloudId> for OAuth tokens). */
+    baseUrl: z.url({ protocol: /^https?$/, error: "must be an absolute http(s) URL" }),
+    /** The user's filter, e.g. `project = ITSM AND issuetype = Incident`; no ORDER BY (the collector adds it). */
+    jql: z
+      .string()
+      .trim()
+      .min(1, "must not be empty")
+      .refine((q) => !/\border\s+by\b/i.test(unquoted(q)), {
+        message: "must not contain ORDER BY: the collector orders by updated",
+      }),
+    /** Field the duration starts at. */
+    from: fieldId.default("created"),
+    /** Field the duration ends at; issues where it is empty (unresolved) are skipped. */
+    to: fieldId.default("resolutiondate"),
+    /** Basic auth: the Atlassian account's email and an API token. */
+    email: z.string().min(1).optional(),
+    apiToken: z.string().min(1).optional(),
+    /** Bearer auth: an OAuth 2.0 access token (baseUrl then is https://api.atlassian.com/ex/jira/<cloudId>). */
+    token: z.string().min(1).optional(),
+    /** First run: issues updated since then (default 365 days before the run). */
+    since: dateTime.optional(),
+    /** The integration user's time zone in Jira (profile setting): JQL dates are read in it. */
+    timeZone: timeZone.default("UTC"),
+    /** maxResults per page (Jira may return fewer). */
+    pageSize: z.int().min(1).max(5000).default(100),
+  })
+  .superRefine((o, ctx) => {
+    const basic = o.email !== undefined || o.apiToken !== undefined;
+    const bearer = o.token !== undefined;
+    if (basic && bearer) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["token"],
+        message: "give either email and apiToken (Basic) or token (Bearer), not both",
+      });
+    } else if (!basic && !bearer) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["apiToken"],
+        message: "give email and apiToken (Basic) or token (Bearer)",
+      });
+    } else if (basic) {
+      if (o.email === undefined)
+        ctx.addIssue({ code: "custom", path: ["email"], message: "is required with apiToken" });
+      if (o.apiToken === undefined)
+        ctx.addIssue({ code: "custom", path: ["apiToken"], message: "is required with email" });
+    }
+    if (o.from === o.to) ctx.addIssue({ code: "custom", path: ["to"], message: "must differ from `from`" });
+  });
+
+export type JiraIssuesOptions = z.output<typeof jiraIssuesOptions>;
+
+// ---- dates -------------------------------------------------------------------------------------------
+
+const JIRA_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$/;
+
+/**
+ * Jira's date-time, `2025-01-15T10:22:01.000+0000` (offset without a colon); also accepts `Z` and
+ * `+00:00`. Null for anything else, numbers included (a number field is not a date).
+ */
+export function parseJiraDateTime(v: unknown): Date | null {
+  if (typeof v !== "string" || !JIRA_DATE_TIME.test(v)) return null;
+  return parseDateTime(v);
+}
+
+const formats = new Map<string, Intl.DateTimeFormat>();
+
+/** The wall-clock time of an instant in a time zone, to the minute: `2025-01-15 10:22`. */
+function wallMinute(at: Date, tz: string): string {
+  let f = formats.get(tz);
+  if (!f) {
+    f = new Intl.DateTimeFormat("en-US", {
+      timeZone: tz,
+      hourCycle: "h23",
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      minute: "2-digit",
+    });
+    formats.set(tz, f);
+  }
+  const p = Object.fromEntries(f.formatToParts(at).map((x) => [x.type, x.value]));
+  return `${p.year!.padStart(4, "0")}-${p.month}-${p.day} ${p.hour}:${p.minute}`;
+}
+
+/** Offset of a time zone at an instant, in ms (wall clock minus UTC), to the minute. */
+function offsetMs(at: Date, tz: string): number {
+  const wall = wallMinute(at, tz);
+  const asUtc = Date.parse(`${wall.replace(" ", "T")}:00Z`);
+  return asUtc - Math.floor(at.getTime() / 60_000) * 60_000;
+}
+
+/** Every instant a wall-clock minute denotes in a zone (two in a DST fall-back hour, else one). */
+function instantsOf(wall: string, near: Date, tz: string): number[] {
+  const asUtc = Date.parse(`${wall.replace(" ", "T")}:00Z`);
+  const offsets = new Set([-6, 0, 6].map((h) => offsetMs(new Date(near.getTime() + h * 3_600_000), tz)));
+  return [...offsets].map((o) => asUtc - o).filter((t) => wallMinute(new Date(t), tz) === wall);
+}
+
+/**
+ * A JQL date-time (`yyyy-MM-dd HH:mm`, read by Jira in the user's time zone) at or before an instant:
+ * the instant's wall-clock time in `tz`, floored to the minute. In a DST fall-back hour a wall time names
+ * two instants; then an earlier minute is taken, so that Jira's reading is never after `at`.
+ */
+export function jqlDateTime(at: Date, tz: string): string {
+  let t = at;
+  for (let i = 0; i < 12; i++) {
+    const wall = wallMinute(t, tz);
+    if (Math.max(...instantsOf(wall, t, tz)) <= at.getTime()) return wall;
+    t = new Date(t.getTime() - 30 * 60_000);
+  }
+  return wallMinute(new Date(at.getTime() - DAY_MS), tz);
+}
+
+/** The JQL of one run: the user's filter, the lower bound on `updated` when there is one, the order. */
+export function buildJql(userJql: string, lowerBound: string | null): string {
+  const bound = lowerBound === null ? "" : ` AND updated >= "${lowerBound}"`;
+  return `(${userJql})${bound} ORDER BY updated ASC`;
+}
+
+// ---- issues ------------------------------------------------------------------------------------------
+
+/** A page of the enhanced search as documented (everything optional: never trust a payload's shape). */
+interface SearchPage {
+  issues?: unknown;
+  nextPageToken?: unknown;
+  isLast?: unknown;
+}
+
+type IssueResult =
+  | { kind: "record"; record: ObservationRecord | RejectedRecord; updated: Date | null }
+  | { kind: "skipped"; updated: Date | null };
+
+/** Why a from/to value is not a date-time, naming the field. */
+function badDate(field: string, raw: unknown): string {
+  if (raw === undefined)
+    return `${field} is not in the issue's fields (is "${field}" the field's id, and visible to the user?)`;
+  if (raw === null) return `${field} is empty`;
+  if (typeof raw === "string" && /^\d{4}-\d{2}-\d{2}$/.test(raw))
+    return `${field} ${showValue(raw)} is a date without a time of day: minutes need a date-time field`;
+  return `${field} ${showValue(raw)} is not a date-time (Jira writes 2025-01-15T10:22:01.000+0000)`;
+}
+
+/** Reads one issue: an observation, a rejection naming the field, or skipped (`to` empty: unresolved). */
+export function readIssue(issue: unknown, from: string, to: string): IssueResult {
+  const obj = (issue ?? {}) as { id?: unknown; key?: unknown; fields?: unknown };
+  const externalId = typeof issue === "object" && issue !== null ? toExternalId(obj.id) : null;
+  const fields =
+    typeof obj.fields === "object" && obj.fields !== null && !Array.isArray(obj.fields)
+      ? (obj.fields as Record<string, unknown>)
+      : null;
+  const updated = fields ? parseJiraDateTime(fields.updated) : null;
+  const name = typeof obj.key === "string" ? obj.key : externalId !== null ? `id ${externalId}` : "(no id)";
+  const reject = (reason: string): IssueResult => ({
+    kind: "record",
+    record: {
+      kind: "rejected",
+      reason: `issue ${name}: ${reason}`,
+      ...(externalId !== null ? { externalId } : {}),
+    },
+    updated,
+  });
+
+  if (externalId === null) return reject(`id ${showValue(obj.id)} is not a non-empty string or number`);
+  if (!fields) return reject(`fields ${showValue(obj.fields)} is not an object`);
+  const rawTo = fields[to];
+  // No figure by definition: not resolved (yet).
+  if (rawTo === null) return { kind: "skipped", updated };
+  const end = parseJiraDateTime(rawTo);
+  if (!end) return reject(badDate(to, rawTo));
+  const rawFrom = fields[from];
+  const start = parseJiraDateTime(rawFrom);
+  if (!start) return reject(badDate(from, rawFrom));
+  return {
+    kind: "record",
+    // Exact minutes, no rounding; negative when `to` is before `from` (e.g. resolved before the due date).
+    record: { externalId, observedAt: end, value: (end.getTime() - start.getTime()) / 60_000 },
+    updated,
+  };
+}
+
+function authOf(o: JiraIssuesOptions): Auth {
+  return o.token !== undefined ? bearerAuth(o.token) : basicAuth(o.email!, o.apiToken!);
+}
+
+function searchUrl(baseUrl: string): string {
+  const u = new URL(baseUrl);
+  u.pathname = `${u.pathname.replace(/\/+$/, "")}${SEARCH_PATH}`;
+  u.search = "";
+  u.hash = "";
+  return u.toString();
+}
+
+async function* collect(ctx: CollectContext<JiraIssuesOptions>): AsyncGenerator<SourceRecord> {
+  const o = ctx.options;
+  const range = ctx.range;
+
+  // Where to start: a backfill's range start (none: the whole history), else the committed cursor, else
+  // `since` (default a year back). JQL reads the bound in the user's time zone, to the minute: flooring it
+  // is the overlap, so issues updated in the cursor's minute are read again (upserted by id).
+  let start: Date | null;
+  if (range) start = range.from;
+  else if (ctx.cursor !== null) {
+    start = parseDateTime(ctx.cursor);
+    if (!start)
+      throw new Error(`jira-issues: the committed cursor ${JSON.stringify(ctx.cursor)} is not an instant`);
+  } else start = o.since ?? new Date(ctx.now.getTime() - 365 * DAY_MS);
+
+  const jql = buildJql(o.jql, start === null ? null : jqlDateTime(start, o.timeZone));
+  const fields = [...new Set([o.from, o.to, "updated"])].join(",");
+  const url = searchUrl(o.baseUrl);
+  const auth = authOf(o);
+  const cap = ctx.now.getTime() - INDEX_LAG_MS;
+  ctx.log.debug("jira-issues: searching", { jql, fields });
+
+  let token: string | undefined;
+  const seenTokens = new Set<string>();
+  let cursorMs = ctx.cursor !== null && !range ? start!.getTime() : Number.NEGATIVE_INFINITY;
+  let maxUpdated = Number.NEGATIVE_INFINITY;
+
+  for (;;) {
+    ctx.signal.throwIfAborted();
+    const res = await ctx.http.json<SearchPage>({
+      url,
+      query: { jql, fields, maxResults: o.pageSize, nextPageToken: token },
+      auth,
+    });
+    const page = res.body;
+    if (typeof page !== "object" || page === null || Array.isArray(page)) {
+      throw new SourceError(
+        `${res.url}: expected a search result object, got ${showValue(page)}`,
+        null,
+        res.url,
+      );
+    }
+    // An empty last page may come without `issues`.
+    const issues = page.issues === undefined || page.issues === null ? [] : page.issues;
+    if (!Array.isArray(issues)) {
+      throw new SourceError(
+        `${res.url}: "issues" is not an array (found ${showValue(issues)})`,
+        null,
+        res.url,
+      );
+    }
+    const next = page.nextPageToken;
+    if (next !== undefined && next !== null && typeof next !== "string") {
+      throw new SourceError(
+        `${res.url}: "nextPageToken" is not a string (found ${showValue(next)})`,
+        null,
+        res.url,
+      );
+    }
+
+    // The whole page is read before anything is yielded.
+    const results = issues.map((issue) => readIssue(issue, o.from, o.to));
+    for (const r of results) {
+      if (r.updated) maxUpdated = Math.max(maxUpdated, r.updated.getTime());
+      if (r.kind === "skipped") continue;
+      const { record } = r;
+      if (range && record.kind !== "rejected") {
+        // A backfill collects what was observed in [from, to), whatever the issue's later updates.
+        const at = record.observedAt.getTime();
+        if ((range.from && at < range.from.getTime()) || (range.to && at >= range.to.getTime())) continue;
+      }
+      yield record;
+    }
+    // The page is done: the cursor may pass it, skipped issues included (issues come in `updated` order).
+    const pageCursor = Math.min(maxUpdated, cap);
+    if (Number.isFinite(pageCursor) && pageCursor > cursorMs) {
+      cursorMs = pageCursor;
+      yield { kind: "checkpoint", cursor: new Date(pageCursor).toISOString() };
+    }
+
+    // `isLast: true`, or no token, ends the search; a page may hold fewer issues than maxResults (or none)
+    // and still not be the last.
+    if (page.isLast === true || typeof next !== "string" || next === "") return;
+    if (seenTokens.has(next)) {
+      throw new SourceError(
+        `${res.url}: pagination loops: nextPageToken ${JSON.stringify(next)} came twice`,
+        null,
+        res.url,
+      );
+    }
+    seenTokens.add(next);
+    token = next;
+  }
+}
+
+export const jiraIssuesCollector = defineCollector({
+  type: "jira-issues",
+  description:
+    "Minutes from one date field to another (default created to resolutiondate) of the Jira Cloud issues a JQL filter selects.",
+  options: jiraIssuesOptions,
+  collect,
+});

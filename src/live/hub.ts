@@ -1,0 +1,188 @@
+import type { DataSource } from "typeorm";
+import type { ChangeScope, Events, KpiEvent, KpiFilter, RunFilter } from "../api/events.js";
+import type { CollectorRunType } from "../api/types/collector.js";
+import type { KpiEngine } from "../kpi/engine.js";
+import type { Logger } from "../log.js";
+import { CHANGES_CHANNEL, decodeScope, notifyChanges, RUNS_CHANNEL } from "./channel.js";
+import { PgListener } from "./listener.js";
+import { Mailbox } from "./mailbox.js";
+
+interface KpiSub {
+  filter: KpiFilter;
+  box: Mailbox<KpiEvent>;
+}
+interface RunSub {
+  filter: RunFilter;
+  box: Mailbox<CollectorRunType>;
+}
+
+export interface LiveHubOptions {
+  /** Changes arriving within this window are recomputed and pushed together (default 25 ms). */
+  coalesceMs?: number;
+}
+
+/**
+ * Live figures without polling. Writers NOTIFY inside their transactions; every process LISTENs on one
+ * connection, gathers the changes of a short window, recomputes each affected KPI once (for all of its
+ * subscribers) and puts the result in each matching subscriber's mailbox. After the listener reconnects
+ * (a database restart), every subscribed KPI is recomputed and pushed, since changes may have been missed.
+ */
+export class LiveHub implements Events {
+  private readonly kpiSubs = new Set<KpiSub>();
+  private readonly runSubs = new Set<RunSub>();
+  private readonly listener: PgListener;
+  private scope: Required<ChangeScope> & { all: boolean } = LiveHub.emptyScope();
+  private timer: NodeJS.Timeout | null = null;
+  private flushing: Promise<void> = Promise.resolve();
+  /** Counters for tests and benchmarks. */
+  readonly stats = { recomputations: 0, events: 0 };
+
+  constructor(
+    private readonly ds: DataSource,
+    private readonly engine: KpiEngine,
+    url: string,
+    private readonly log: Logger,
+    private readonly opts: LiveHubOptions = {},
+  ) {
+    this.listener = new PgListener(
+      url,
+      [CHANGES_CHANNEL, RUNS_CHANNEL],
+      {
+        notification: (channel, payload) => this.onNotification(channel, payload),
+        reconnected: () => this.merge(null),
+      },
+      log.child({ component: "live" }),
+    );
+  }
+
+  private static emptyScope() {
+    return { pairs: [], kpiIds: [], projectIds: [], metricIds: [], all: false };
+  }
+
+  start(): Promise<void> {
+    return this.listener.start();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    await this.listener.stop();
+    for (const s of this.kpiSubs) s.box.close();
+    for (const s of this.runSubs) s.box.close();
+    await this.flushing;
+  }
+
+  get listening(): boolean {
+    return this.listener.connected;
+  }
+
+  get subscriberCount(): number {
+    return this.kpiSubs.size + this.runSubs.size;
+  }
+
+  /** After a commit that changed settings (observation writes notify inside their own transaction). */
+  async changed(scope: ChangeScope): Promise<void> {
+    await notifyChanges(this.ds, scope);
+  }
+
+  runFinished(run: CollectorRunType): void {
+    this.ds
+      .query(`SELECT pg_notify($1, $2)`, [RUNS_CHANNEL, JSON.stringify(run)])
+      .catch((e) => this.log.warn("announcing a finished run failed", { error: e }));
+  }
+
+  subscribeKpis(filter: KpiFilter): AsyncIterableIterator<KpiEvent> {
+    const sub: KpiSub = { filter, box: new Mailbox<KpiEvent>(() => this.kpiSubs.delete(sub)) };
+    this.kpiSubs.add(sub);
+    return sub.box;
+  }
+
+  subscribeRuns(filter: RunFilter): AsyncIterableIterator<CollectorRunType> {
+    const sub: RunSub = { filter, box: new Mailbox<CollectorRunType>(() => this.runSubs.delete(sub)) };
+    this.runSubs.add(sub);
+    return sub.box;
+  }
+
+  private onNotification(channel: string, payload: string) {
+    if (channel === RUNS_CHANNEL) {
+      const run = reviveRun(payload);
+      if (!run) return;
+      for (const s of this.runSubs) {
+        if (!s.filter.collector || s.filter.collector === run.collector) s.box.put(run.id, run);
+      }
+      return;
+    }
+    const scope = decodeScope(payload);
+    if (scope) this.merge(scope);
+  }
+
+  /** Adds a change (null: everything) to the current window and makes sure the window will be flushed. */
+  private merge(scope: ChangeScope | null) {
+    if (scope === null) this.scope.all = true;
+    else {
+      this.scope.pairs.push(...(scope.pairs ?? []));
+      this.scope.kpiIds.push(...(scope.kpiIds ?? []));
+      this.scope.projectIds.push(...(scope.projectIds ?? []));
+      this.scope.metricIds.push(...(scope.metricIds ?? []));
+    }
+    this.timer ??= setTimeout(() => {
+      this.timer = null;
+      const taken = this.scope;
+      this.scope = LiveHub.emptyScope();
+      // One flush at a time, in order: a later window never overtakes an earlier one.
+      this.flushing = this.flushing
+        .then(() => this.flush(taken))
+        .catch((e) => this.log.warn("pushing KPI updates failed", { error: e }));
+    }, this.opts.coalesceMs ?? 25);
+  }
+
+  private async flush(scope: Required<ChangeScope> & { all: boolean }): Promise<void> {
+    if (this.kpiSubs.size === 0) return;
+    const rows: { kpiId: string; projectSlug: string; metricKey: string }[] = await this.ds.query(
+      `SELECT k.id::text AS "kpiId", p.slug AS "projectSlug", m.key AS "metricKey"
+       FROM kpi k JOIN project p ON p.id = k.project_id JOIN metric m ON m.id = k.metric_id
+       WHERE $6 OR (k.project_id, k.metric_id) IN (SELECT * FROM unnest($1::bigint[], $2::bigint[]))
+          OR k.id = ANY($3::bigint[]) OR k.project_id = ANY($4::bigint[]) OR k.metric_id = ANY($5::bigint[])`,
+      [
+        scope.pairs.map((p) => p.projectId),
+        scope.pairs.map((p) => p.metricId),
+        scope.kpiIds,
+        scope.projectIds,
+        scope.metricIds,
+        scope.all,
+      ],
+    );
+    const matches = (f: KpiFilter, r: { projectSlug: string; metricKey: string }) =>
+      (!f.projectSlug || f.projectSlug === r.projectSlug) && (!f.metricKey || f.metricKey === r.metricKey);
+    const wanted = rows.filter((r) => [...this.kpiSubs].some((s) => matches(s.filter, r)));
+    if (!wanted.length) return;
+    // Each KPI is recomputed once here, whatever the number of its subscribers.
+    const results = await this.engine.figures(wanted.map((r) => r.kpiId));
+    this.stats.recomputations += results.size;
+    for (const r of wanted) {
+      const result = results.get(r.kpiId);
+      if (!result) continue;
+      const event: KpiEvent = { ...r, result };
+      for (const s of this.kpiSubs) {
+        if (matches(s.filter, r)) {
+          s.box.put(r.kpiId, event);
+          this.stats.events++;
+        }
+      }
+    }
+  }
+}
+
+function reviveRun(payload: string): CollectorRunType | null {
+  try {
+    const r = JSON.parse(payload);
+    const date = (v: string | null) => (v ? new Date(v) : null);
+    return {
+      ...r,
+      scheduledFor: date(r.scheduledFor),
+      startedAt: new Date(r.startedAt),
+      finishedAt: date(r.finishedAt),
+    };
+  } catch {
+    return null;
+  }
+}
