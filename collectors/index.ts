@@ -7,6 +7,7 @@ import { demoCollector } from "./demo/index.js";
 import { githubPullsCollector } from "./github-pulls/index.js";
 import { httpJsonCollector } from "./http-json/index.js";
 import { jiraIssuesCollector } from "./jira-issues/index.js";
+import { serviceNowIncidentsCollector } from "./servicenow-incidents/index.js";
 import { sqlCollector } from "./sql/index.js";
 import { zendeskTalkCallsCollector } from "./zendesk-talk-calls/index.js";
 
@@ -16,6 +17,7 @@ export const registry = createRegistry([
   githubPullsCollector,
   httpJsonCollector,
   jiraIssuesCollector,
+  serviceNowIncidentsCollector,
   sqlCollector,
   zendeskTalkCallsCollector,
 ]);

@@ -1,0 +1,100 @@
+import { parseDateTime } from "../../src/domain/rules.js";
+
+// ServiceNow date-times: the Table API returns `YYYY-MM-DD HH:mm:ss` in UTC (sysparm_display_value=false),
+// while an encoded query's date-time values are read as wall-clock time in the integration user's time
+// zone. These helpers turn a UTC instant into such a wall-clock value, with Intl only (no dependency).
+
+const SN_DATE_TIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
+
+/** A Table API date-time (`2025-03-01 10:00:00`, UTC) as an instant; null for anything else (including ""). */
+export function parseServiceNowDateTime(v: unknown): Date | null {
+  if (typeof v !== "string" || !SN_DATE_TIME.test(v)) return null;
+  return parseDateTime(`${v.replace(" ", "T")}Z`);
+}
+
+/** Whether Intl knows the IANA time zone name. */
+export function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatter(tz: string): Intl.DateTimeFormat {
+  let f = formatters.get(tz);
+  if (!f) {
+    f = new Intl.DateTimeFormat("en-US", {
+      timeZone: tz,
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      minute: "2-digit",
+      second: "2-digit",
+      hourCycle: "h23",
+    });
+    formatters.set(tz, f);
+  }
+  return f;
+}
+
+const floorToSecond = (ms: number) => Math.floor(ms / 1000) * 1000;
+
+/** The wall-clock time of an instant in a time zone, as `YYYY-MM-DD HH:mm:ss` (fractions of a second dropped). */
+export function wallTime(ms: number, tz: string): string {
+  const p: Record<string, string> = {};
+  for (const part of formatter(tz).formatToParts(new Date(ms))) p[part.type] = part.value;
+  return `${p.year!.padStart(4, "0")}-${p.month}-${p.day} ${p.hour}:${p.minute}:${p.second}`;
+}
+
+/** A wall-clock `YYYY-MM-DD HH:mm:ss` read as if it were UTC, in epoch ms. */
+function wallAsUtc(w: string): number {
+  return Date.parse(`${w.replace(" ", "T")}Z`);
+}
+
+/**
+ * Every instant whose wall-clock time in `tz` is `w`: one as a rule, two in the hour a daylight-saving
+ * change repeats, none in the hour it skips. `near` is an instant within a day of `w`.
+ */
+export function instantsOfWallTime(w: string, tz: string, near: number): number[] {
+  const asUtc = wallAsUtc(w);
+  const offsets = new Set<number>();
+  for (const t of [near - 86_400_000, near, near + 86_400_000]) {
+    offsets.add(wallAsUtc(wallTime(t, tz)) - floorToSecond(t));
+  }
+  const found = [...offsets].map((o) => asUtc - o).filter((i) => wallTime(i, tz) === w);
+  return [...new Set(found)].sort((a, b) => a - b);
+}
+
+export interface QueryDateTime {
+  /** The value to put in the encoded query: wall-clock time in the time zone. */
+  text: string;
+  /** The earliest and latest instants the server may read `text` as (equal unless in a repeated hour). */
+  earliest: Date;
+  latest: Date;
+}
+
+/**
+ * The encoded-query value for "on or after `instant`" (or for an upper bound, "before `instant`") in `tz`,
+ * chosen so that however ServiceNow resolves an ambiguous wall-clock time (the hour repeated when daylight
+ * saving time ends), it never means a later instant than `instant`: a lower bound may then re-read a little
+ * (harmless: externalId upserts), but never skips.
+ */
+export function queryDateTime(instant: Date, tz: string): QueryDateTime {
+  const target = floorToSecond(instant.getTime());
+  let t = target;
+  for (let i = 0; i < 8; i++) {
+    const text = wallTime(t, tz);
+    const all = instantsOfWallTime(text, tz, t);
+    const latest = all.at(-1) ?? t;
+    if (latest <= target) return { text, earliest: new Date(all[0] ?? t), latest: new Date(latest) };
+    t -= latest - target;
+  }
+  // Unreachable with real time zones (one step back always leaves the repeated hour); stay safe anyway.
+  const fallback = target - 86_400_000;
+  return { text: wallTime(fallback, tz), earliest: new Date(fallback), latest: new Date(fallback) };
+}

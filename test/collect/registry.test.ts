@@ -1,0 +1,51 @@
+import fs from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import YAML from "yaml";
+import { registry } from "../../collectors/index.js";
+import { configSchema } from "../../src/config/file.js";
+import { PROJECT_ROOT } from "../../src/paths.js";
+
+// Every collector folder is registered and documented; every registered collector has a folder.
+const DIR = path.join(PROJECT_ROOT, "collectors");
+const folders = fs
+  .readdirSync(DIR, { withFileTypes: true })
+  .filter((d) => d.isDirectory() && !d.name.startsWith("_"))
+  .map((d) => d.name)
+  .sort();
+
+describe("the collector registry", () => {
+  it("registers exactly the folders under collectors/ (folder name = type)", () => {
+    expect([...registry.keys()].sort()).toEqual(folders);
+  });
+
+  it.each(folders)("%s has index.ts, README.md with an example, example.yaml and a test", (name) => {
+    const files = fs.readdirSync(path.join(DIR, name));
+    expect(files).toContain("index.ts");
+    expect(files).toContain("README.md");
+    expect(files).toContain("example.yaml");
+    expect(files.some((f) => f.endsWith(".test.ts"))).toBe(true);
+    const readme = fs.readFileSync(path.join(DIR, name, "README.md"), "utf8");
+    expect(readme).toMatch(/```ya?ml[\s\S]*type: /);
+  });
+
+  it.each(folders)(
+    "%s's example.yaml is a valid collectors entry whose options the collector accepts",
+    (name) => {
+      const text = fs
+        .readFileSync(path.join(DIR, name, "example.yaml"), "utf8")
+        .replace(/\$\{([A-Z0-9_]+)\}/g, "example-$1");
+      const parsed = configSchema.parse(YAML.parse(text));
+      expect(parsed.collectors.length).toBeGreaterThan(0);
+      for (const c of parsed.collectors) {
+        expect(c.type).toBe(name);
+        const result = registry.get(name)!.options.safeParse(c.options);
+        expect(result.success, JSON.stringify(result.error?.issues)).toBe(true);
+      }
+    },
+  );
+
+  it("every collector has a one-sentence description", () => {
+    for (const c of registry.values()) expect(c.description).toMatch(/^[A-Z].{10,200}\.$/);
+  });
+});
