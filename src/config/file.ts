@@ -114,23 +114,26 @@ export function formatPath(p: readonly PropertyKey[]): string {
   return out || "(root)";
 }
 
-/** Replaces `${NAME}` in every string with the environment variable; `$${NAME}` stays literal `${NAME}`. */
-export function interpolate(
-  value: unknown,
-  env: NodeJS.ProcessEnv,
-  at: PropertyKey[],
-  problems: string[],
-): unknown {
+/**
+ * Replaces `${NAME}` in every string with the environment variable NAME (a missing one is a problem
+ * named by its path); `${NAME:-fallback}` uses the fallback when NAME is unset or empty; `$${NAME}`
+ * stays a literal `${NAME}`.
+ */
+export function interpolate(value: unknown, env: NodeJS.ProcessEnv, at: PropertyKey[], problems: string[]): unknown {
   if (typeof value === "string") {
-    return value.replace(/\$(\$?)\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (whole, escaped: string, name: string) => {
-      if (escaped) return whole.slice(1);
-      const v = env[name];
-      if (v === undefined) {
-        problems.push(`${formatPath(at)}: environment variable ${name} is not set`);
-        return "";
-      }
-      return v;
-    });
+    return value.replace(
+      /\$(\$?)\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g,
+      (whole, escaped: string, name: string, fallback: string | undefined) => {
+        if (escaped) return whole.slice(1);
+        const v = env[name];
+        if (fallback !== undefined && (v === undefined || v === "")) return fallback;
+        if (v === undefined) {
+          problems.push(`${formatPath(at)}: environment variable ${name} is not set`);
+          return "";
+        }
+        return v;
+      },
+    );
   }
   if (Array.isArray(value)) return value.map((v, i) => interpolate(v, env, [...at, i], problems));
   if (value && typeof value === "object") {

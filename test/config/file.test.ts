@@ -99,6 +99,13 @@ collectors:
     ).toEqual(["collectors[0].options.token: environment variable NOPE is not set"]);
   });
 
+  it("uses ${NAME:-fallback} when NAME is unset or empty", () => {
+    const yaml = `currency: "\${CUR:-EUR}"`;
+    expect(parseConfig(yaml, "t.yaml", {}).currency).toBe("EUR");
+    expect(parseConfig(yaml, "t.yaml", { CUR: "" }).currency).toBe("EUR");
+    expect(parseConfig(yaml, "t.yaml", { CUR: "GBP" }).currency).toBe("GBP");
+  });
+
   it("interpolates before validating, so a variable can hold a number-like string but not turn into a number", () => {
     expect(
       problemsOf(`metrics: [{ key: "\${KEY}", name: X, unit: m, direction: LOWER_IS_BETTER }]`, {
