@@ -44,6 +44,34 @@ describe("the server process with DATABASE_URL", () => {
     expect(p.output()).toContain("stopped");
   });
 
+  it("serves the bundled demo when no configuration is given: the article's figures, ROI and a stalled pilot", async () => {
+    const p = spawnUplift({ DATABASE_URL: db.url }, tempDir()); // a folder without uplift.yaml
+    const port = await p.ready;
+    const res = await gqlAt(
+      port,
+      `{ projects { slug kpis { metric { key } improvementPct control { adjustedImprovementPct } } roi { roiPct } }
+         portfolio { stalledPilots { slug } } collectors { name lastRun { status } } }`,
+    );
+    const kpi = (slug: string) => res.data.projects.find((x: { slug: string }) => x.slug === slug).kpis[0];
+    // Seeded noise around the article's means: 11 → 1 (90.9 %), 15 → 2 (86.7 %), 10 → 13 (30 %).
+    expect(kpi("helpdesk-copilot").improvementPct).toBeGreaterThan(85);
+    expect(kpi("helpdesk-copilot").improvementPct).toBeLessThan(95);
+    expect(kpi("contact-center-assistant").improvementPct).toBeGreaterThan(80);
+    expect(kpi("dev-productivity").improvementPct).toBeGreaterThan(25);
+    expect(kpi("dev-productivity").control.adjustedImprovementPct).toBeGreaterThan(15);
+    expect(
+      res.data.projects.find((x: { slug: string }) => x.slug === "helpdesk-copilot").roi.roiPct,
+    ).toBeGreaterThan(50);
+    expect(res.data.portfolio.stalledPilots.map((x: { slug: string }) => x.slug)).toEqual([
+      "invoice-extraction",
+    ]);
+    expect(
+      res.data.collectors.every((c: { lastRun: { status: string } }) => c.lastRun.status === "SUCCEEDED"),
+    ).toBe(true);
+    p.child.kill("SIGTERM");
+    expect((await p.exited).code).toBe(0);
+  });
+
   it("stops at start-up with the path of each bad configuration entry, exit code 1", async () => {
     const dir = tempDir();
     const file = path.join(dir, "bad.yaml");
