@@ -81,9 +81,13 @@ export async function startApp(env: Env, log: Logger, opts: AppOptions): Promise
         // Stop taking work, cancel runs (they keep what they committed), drain requests, close the database.
         stopping ??= (async () => {
           await collectors.stop();
+          log.debug("collectors stopped");
           await server.close();
+          log.debug("server closed");
           await events.stop();
+          log.debug("change listener stopped");
           await db.close();
+          log.debug("database closed");
         })();
         return stopping;
       },

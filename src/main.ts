@@ -16,6 +16,7 @@ async function main() {
     log.info("shutting down", { signal });
     const force = setTimeout(() => {
       log.error("shutdown took longer than 30 s; exiting");
+      app?.db.embedded?.signalStop(); // never leave the embedded database running behind us
       process.exit(1);
     }, 30_000);
     force.unref();

@@ -63,6 +63,8 @@ export async function createServer(
     schema,
     introspection: opts.introspection,
     includeStacktraceInErrorResponses: false,
+    // main.ts owns SIGTERM/SIGINT: it stops collectors first, then this server, then the database.
+    stopOnTerminationSignals: false,
     formatError,
     validationRules: [depthLimit(opts.maxQueryDepth)],
     plugins: [

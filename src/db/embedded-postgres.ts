@@ -25,6 +25,8 @@ export interface EmbeddedPostgres {
   port: number;
   clusterDir: string;
   stop(): Promise<void>;
+  /** Asks the server to shut down without waiting (last resort of a process that must exit now). */
+  signalStop(): void;
 }
 
 export class EmbeddedPostgresError extends Error {
@@ -372,5 +374,8 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     })();
     return stopped;
   };
-  return { url, port, clusterDir, stop };
+  const signalStop = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGINT");
+  };
+  return { url, port, clusterDir, stop, signalStop };
 }

@@ -78,6 +78,7 @@ function collectCli(env: Record<string, string>) {
   const tsx = pathToFileURL(path.join(PROJECT_ROOT, "node_modules", "tsx", "dist", "loader.mjs")).href;
   const base = { ...process.env };
   delete base.VITEST;
+  delete base.NODE_ENV;
   const child = spawn(
     process.execPath,
     ["--import", tsx, path.join(PROJECT_ROOT, "src", "cli", "collect.ts"), "src"],

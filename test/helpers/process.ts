@@ -17,6 +17,7 @@ export function spawnUplift(env: Record<string, string | undefined>, cwd = PROJE
   const base = { ...process.env };
   delete base.DATABASE_URL;
   delete base.VITEST;
+  delete base.NODE_ENV; // vitest sets "test", which changes library behaviour (Apollo's signal handlers)
   // tsx resolved from the project, so that the working directory can be any folder.
   const tsx = pathToFileURL(path.join(PROJECT_ROOT, "node_modules", "tsx", "dist", "loader.mjs")).href;
   const child = spawn(process.execPath, ["--import", tsx, path.join(PROJECT_ROOT, "src", "main.ts")], {
