@@ -49,3 +49,26 @@ describe("the collector registry", () => {
     for (const c of registry.values()) expect(c.description).toMatch(/^[A-Z].{10,200}\.$/);
   });
 });
+
+describe("collector configuration at start-up", () => {
+  it("stops start-up naming an unknown type, bad options and unknown options by their path", async () => {
+    const { startTestApp } = await import("../helpers/app.js");
+    const config = `
+metrics: [{ key: m, name: M, unit: u, direction: LOWER_IS_BETTER }]
+projects: [{ slug: p, name: P }]
+collectors:
+  - { name: a, type: nonsense, schedule: "0 * * * *", project: p, metric: m }
+  - { name: b, type: github-pulls, schedule: "0 * * * *", project: p, metric: m, options: { repo: "not a repo", token: x } }
+  - { name: c, type: csv, schedule: "0 * * * *", project: p, metric: m, options: { path: /x.csv, columns: { observedAt: a, value: b, externalId: c }, colour: blue } }
+`;
+    const err = await startTestApp({ config }).then(
+      () => null,
+      (e: Error) => e,
+    );
+    expect(err?.message).toMatch(
+      /collectors\[0\]\.type: unknown collector type "nonsense" \(known: csv, demo, /,
+    );
+    expect(err?.message).toMatch(/collectors\[1\]\.options\.repo: /);
+    expect(err?.message).toMatch(/collectors\[2\]\.options: .*colour/);
+  });
+});
