@@ -75,6 +75,13 @@ export class LiveHub implements Events {
     return this.listener.connected;
   }
 
+  /** Updates waiting in subscribers' mailboxes (at most one per KPI per subscriber). */
+  backlog(): number {
+    let n = 0;
+    for (const s of this.kpiSubs) n += s.box.size;
+    return n;
+  }
+
   get subscriberCount(): number {
     return this.kpiSubs.size + this.runSubs.size;
   }

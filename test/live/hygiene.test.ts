@@ -1,0 +1,137 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import { startTestApp, type TestApp } from "../helpers/app.js";
+
+// WebSocket hygiene: dead peers are dropped, slow consumers are cut off, shutdown says "going away".
+
+const KPIS = 12;
+const CONFIG = `
+metrics:
+${Array.from({ length: KPIS }, (_, i) => `  - { key: m${i}, name: M${i}, unit: u, direction: LOWER_IS_BETTER }`).join("\n")}
+projects:
+  - slug: p
+    name: P
+    goLiveAt: "2025-06-01T00:00:00Z"
+    kpis: [${Array.from({ length: KPIS }, (_, i) => `{ metric: m${i} }`).join(", ")}]
+`;
+
+/** A raw graphql-transport-ws client, so the test controls pongs and reading. */
+async function rawClient(url: string, opts: { autoPong?: boolean } = {}) {
+  const ws = new WebSocket(`${url.replace(/^http/, "ws")}/graphql`, "graphql-transport-ws", {
+    autoPong: opts.autoPong ?? true,
+  });
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    ws.on("close", (code, reason) => resolve({ code, reason: reason.toString() })),
+  );
+  await new Promise<void>((resolve, reject) => {
+    ws.once("open", () => ws.send(JSON.stringify({ type: "connection_init" })));
+    ws.once("message", () => resolve()); // connection_ack
+    ws.once("error", reject);
+  });
+  return { ws, closed };
+}
+
+describe("WebSocket hygiene", () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({
+      config: CONFIG,
+      env: { UPLIFT_WS_PING_MS: "200", UPLIFT_WS_MAX_BUFFERED_BYTES: "65536" },
+    });
+  });
+  afterAll(async () => t?.stop());
+
+  it("closes a connection that stops answering pings", async () => {
+    const { closed } = await rawClient(t.url, { autoPong: false });
+    const started = Date.now();
+    const { code } = await closed;
+    expect(code).toBe(1006); // terminated: no close frame for a dead peer
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it("keeps a connection that answers pings", async () => {
+    const { ws, closed } = await rawClient(t.url);
+    let gone = false;
+    void closed.then(() => {
+      gone = true;
+    });
+    await new Promise((r) => setTimeout(r, 1000)); // five ping intervals
+    expect(gone).toBe(false);
+    ws.close();
+  });
+
+  it("a subscriber that does not read holds at most one pending update per KPI, then gets the newest", async () => {
+    // graphql-ws awaits each send, so a reader that stops applies backpressure; what piles up meanwhile is
+    // the hub's mailbox, which keeps only the newest update per KPI.
+    const slow = await startTestApp({ config: CONFIG });
+    const { ws, closed } = await rawClient(slow.url);
+    const received: any[] = [];
+    ws.on("message", (m) => {
+      const msg = JSON.parse(m.toString());
+      if (msg.type === "next") received.push(msg.payload.data.kpiUpdated);
+    });
+    ws.send(
+      JSON.stringify({
+        id: "1",
+        type: "subscribe",
+        payload: {
+          query: `subscription { kpiUpdated { metric { key } current { value } series(bucket: DAY) { start value } } }`,
+        },
+      }),
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    const socket = (ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    socket.pause();
+    const days = 300;
+    const rounds = 25;
+    let maxBacklog = 0;
+    for (let round = 1; round <= rounds; round++) {
+      const items = [];
+      for (let k = 0; k < KPIS; k++) {
+        for (let d = 0; d < days; d++) {
+          items.push({
+            projectSlug: "p",
+            metricKey: `m${k}`,
+            observedAt: new Date(Date.UTC(2025, 6, 1) + d * 86_400_000).toISOString(),
+            value: round,
+            externalId: `d${d}`,
+          });
+        }
+      }
+      await slow.gql(`mutation($in: [ObservationInput!]!) { recordObservations(input: $in) { updated } }`, {
+        in: items,
+      });
+      await new Promise((r) => setTimeout(r, 40));
+      maxBacklog = Math.max(maxBacklog, slow.app.events.backlog());
+    }
+    expect(maxBacklog).toBeLessThanOrEqual(KPIS);
+    socket.resume();
+    // Every KPI's last delivered update shows the final round's value.
+    const until = Date.now() + 10_000;
+    const latest = () => new Map(received.map((r) => [r.metric.key, r.current.value]));
+    while (Date.now() < until && [...latest().values()].filter((v) => v === rounds).length < KPIS) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect([...latest().values()]).toEqual(Array(KPIS).fill(rounds));
+    // Far fewer messages than changes were sent: the backlog was coalesced, not queued.
+    expect(received.length).toBeLessThan(rounds * KPIS);
+    ws.close();
+    await closed;
+    await slow.stop();
+  });
+
+  it("shutdown closes subscribers' sockets with 1001 (going away)", async () => {
+    const own = await startTestApp({ config: CONFIG });
+    const { ws, closed } = await rawClient(own.url);
+    ws.send(
+      JSON.stringify({
+        id: "1",
+        type: "subscribe",
+        payload: { query: "subscription { kpiUpdated { projectSlug } }" },
+      }),
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    await own.stop();
+    expect((await closed).code).toBe(1001);
+  });
+});
