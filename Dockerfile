@@ -32,6 +32,8 @@ COPY package.json ./
 # Read at runtime relative to the project root (/app).
 COPY schema.graphql ./
 COPY src/demo/*.yaml ./src/demo/
+# The live dashboard at /dashboard: static files served as they are (dist/ holds only the router).
+COPY src/dashboard/*.html src/dashboard/*.js src/dashboard/*.css ./src/dashboard/
 
 USER node
 

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { bearerAuth, SourceError } from "../../src/collect/http-client.js";
+import { dateOrDateTime } from "../../src/collect/options.js";
 import {
   type CollectContext,
   defineCollector,
@@ -45,24 +46,6 @@ const repo = z
     return m !== null && m[2] !== "." && m[2] !== "..";
   }, "must be owner/name, e.g. octocat/hello-world (not a URL)");
 
-/** `2025-01-31` (midnight UTC) or an ISO-8601 date-time with an offset. */
-const since = z.union([z.date(), z.string()]).transform((v, ctx) => {
-  const d =
-    v instanceof Date
-      ? v
-      : /^\d{4}-\d{2}-\d{2}$/.test(v.trim())
-        ? parseDateTime(`${v.trim()}T00:00:00Z`)
-        : parseDateTime(v);
-  if (!d || Number.isNaN(d.getTime())) {
-    ctx.addIssue({
-      code: "custom",
-      message: `expected a date (2025-01-31) or an ISO-8601 date-time with an offset, got ${showValue(v)}`,
-    });
-    return z.NEVER;
-  }
-  return d;
-});
-
 export const githubPullsOptions = z.strictObject({
   /** https://api.github.com, or https://HOST/api/v3 for GitHub Enterprise Server. */
   baseUrl: z
@@ -73,7 +56,7 @@ export const githubPullsOptions = z.strictObject({
   /** A fine-grained or classic personal access token, or a GitHub App installation token. */
   token: z.string().min(1, "must not be empty"),
   /** The first run reads pull requests updated from here on (default 365 days before the run). */
-  since: since.optional(),
+  since: dateOrDateTime.optional(),
   /** `per_page`: pull requests per request (GitHub allows at most 100). */
   pageSize: z.int().min(1).max(100).default(100),
 });

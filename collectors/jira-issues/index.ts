@@ -1,5 +1,7 @@
 import { z } from "zod";
 import { type Auth, basicAuth, bearerAuth, SourceError } from "../../src/collect/http-client.js";
+import { dateOrDateTime, timeZoneName } from "../../src/collect/options.js";
+import { queryDateTime } from "../../src/collect/time-zone.js";
 import {
   type CollectContext,
   defineCollector,
@@ -26,35 +28,11 @@ const SEARCH_PATH = "/rest/api/3/search/jql";
 export const INDEX_LAG_MS = 60_000;
 
 /** A date-time with an offset (`2024-06-01T00:00:00Z`) or a date (`2024-06-01`, midnight UTC). */
-const dateTime = z.union([z.date(), z.string()]).transform((v, ctx) => {
-  const d =
-    v instanceof Date ? v : parseDateTime(/^\d{4}-\d{2}-\d{2}$/.test(v.trim()) ? `${v.trim()}T00:00:00Z` : v);
-  if (!d || Number.isNaN(d.getTime())) {
-    ctx.addIssue({
-      code: "custom",
-      message: `expected an ISO-8601 date-time with an offset or a date, got "${String(v)}"`,
-    });
-    return z.NEVER;
-  }
-  return d;
-});
 
 /** A field id as the search's `fields` parameter takes it: `created`, `resolutiondate`, `customfield_10050`. */
 const fieldId = z
   .string()
   .regex(/^[A-Za-z][A-Za-z0-9_.-]*$/, "must be a Jira field id such as created or customfield_10050");
-
-const timeZone = z.string().refine(
-  (tz) => {
-    try {
-      new Intl.DateTimeFormat("en-US", { timeZone: tz });
-      return true;
-    } catch {
-      return false;
-    }
-  },
-  { message: "must be an IANA time zone name such as UTC or Europe/Berlin" },
-);
 
 /** The JQL without its quoted strings, to look for keywords outside them. */
 function unquoted(jql: string): string {
@@ -83,9 +61,9 @@ export const jiraIssuesOptions = z
     /** Bearer auth: an OAuth 2.0 access token (baseUrl then is https://api.atlassian.com/ex/jira/<cloudId>). */
     token: z.string().min(1).optional(),
     /** First run: issues updated since then (default 365 days before the run). */
-    since: dateTime.optional(),
+    since: dateOrDateTime.optional(),
     /** The integration user's time zone in Jira (profile setting): JQL dates are read in it. */
-    timeZone: timeZone.default("UTC"),
+    timeZone: timeZoneName.default("UTC"),
     /** maxResults per page (Jira may return fewer). */
     pageSize: z.int().min(1).max(5000).default(100),
   })
@@ -128,54 +106,13 @@ export function parseJiraDateTime(v: unknown): Date | null {
   return parseDateTime(v);
 }
 
-const formats = new Map<string, Intl.DateTimeFormat>();
-
-/** The wall-clock time of an instant in a time zone, to the minute: `2025-01-15 10:22`. */
-function wallMinute(at: Date, tz: string): string {
-  let f = formats.get(tz);
-  if (!f) {
-    f = new Intl.DateTimeFormat("en-US", {
-      timeZone: tz,
-      hourCycle: "h23",
-      year: "numeric",
-      month: "2-digit",
-      day: "2-digit",
-      hour: "2-digit",
-      minute: "2-digit",
-    });
-    formats.set(tz, f);
-  }
-  const p = Object.fromEntries(f.formatToParts(at).map((x) => [x.type, x.value]));
-  return `${p.year!.padStart(4, "0")}-${p.month}-${p.day} ${p.hour}:${p.minute}`;
-}
-
-/** Offset of a time zone at an instant, in ms (wall clock minus UTC), to the minute. */
-function offsetMs(at: Date, tz: string): number {
-  const wall = wallMinute(at, tz);
-  const asUtc = Date.parse(`${wall.replace(" ", "T")}:00Z`);
-  return asUtc - Math.floor(at.getTime() / 60_000) * 60_000;
-}
-
-/** Every instant a wall-clock minute denotes in a zone (two in a DST fall-back hour, else one). */
-function instantsOf(wall: string, near: Date, tz: string): number[] {
-  const asUtc = Date.parse(`${wall.replace(" ", "T")}:00Z`);
-  const offsets = new Set([-6, 0, 6].map((h) => offsetMs(new Date(near.getTime() + h * 3_600_000), tz)));
-  return [...offsets].map((o) => asUtc - o).filter((t) => wallMinute(new Date(t), tz) === wall);
-}
-
 /**
- * A JQL date-time (`yyyy-MM-dd HH:mm`, read by Jira in the user's time zone) at or before an instant:
- * the instant's wall-clock time in `tz`, floored to the minute. In a DST fall-back hour a wall time names
- * two instants; then an earlier minute is taken, so that Jira's reading is never after `at`.
+ * A JQL date-time (`yyyy-MM-dd HH:mm`, read by Jira in the user's time zone) at or before an instant: the
+ * instant floored to the minute, as wall-clock time in `tz`. In a daylight-saving fall-back hour a wall
+ * time names two instants; queryDateTime then steps back so that Jira's reading is never after `at`.
  */
 export function jqlDateTime(at: Date, tz: string): string {
-  let t = at;
-  for (let i = 0; i < 12; i++) {
-    const wall = wallMinute(t, tz);
-    if (Math.max(...instantsOf(wall, t, tz)) <= at.getTime()) return wall;
-    t = new Date(t.getTime() - 30 * 60_000);
-  }
-  return wallMinute(new Date(at.getTime() - DAY_MS), tz);
+  return queryDateTime(new Date(Math.floor(at.getTime() / 60_000) * 60_000), tz).text.slice(0, 16);
 }
 
 /** The JQL of one run: the user's filter, the lower bound on `updated` when there is one, the order. */

@@ -1,5 +1,7 @@
 import { z } from "zod";
 import { type Auth, basicAuth, bearerAuth, SourceError } from "../../src/collect/http-client.js";
+import { dateOrDateTime, timeZoneName } from "../../src/collect/options.js";
+import { queryDateTime } from "../../src/collect/time-zone.js";
 import {
   type Checkpoint,
   type CollectContext,
@@ -9,7 +11,6 @@ import {
 } from "../../src/collect/types.js";
 import { showValue, toInstant } from "../../src/collect/values.js";
 import { parseDateTime } from "../../src/domain/rules.js";
-import { isTimeZone, parseServiceNowDateTime, queryDateTime } from "./time.js";
 
 // ServiceNow incidents: minutes from `opened_at` to `resolved_at` of each record of a table (default
 // `incident`), read with the Table API (`GET {instanceUrl}/api/now/table/{table}`), incrementally by
@@ -29,17 +30,13 @@ export const SETTLE_MS = 60_000;
 const DAY_MS = 86_400_000;
 const FIELDS = "sys_id,opened_at,resolved_at,sys_updated_on,number";
 
-const dateTime = z.union([z.date(), z.string()]).transform((v, ctx) => {
-  const d = v instanceof Date ? v : parseDateTime(/^\d{4}-\d{2}-\d{2}$/.test(v) ? `${v}T00:00:00Z` : v);
-  if (!d || Number.isNaN(d.getTime())) {
-    ctx.addIssue({
-      code: "custom",
-      message: `expected a date (2025-01-31) or an ISO-8601 date-time with an offset, got "${String(v)}"`,
-    });
-    return z.NEVER;
-  }
-  return d;
-});
+const SN_DATE_TIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
+
+/** A Table API date-time (`2025-03-01 10:00:00`, UTC) as an instant; null for anything else (including ""). */
+export function parseServiceNowDateTime(v: unknown): Date | null {
+  if (typeof v !== "string" || !SN_DATE_TIME.test(v)) return null;
+  return parseDateTime(`${v.replace(" ", "T")}Z`);
+}
 
 /** Parts of an encoded query that would break "ANDed with the collector's own conditions and order". */
 const FORBIDDEN_IN_QUERY: [RegExp, string][] = [
@@ -72,12 +69,9 @@ export const serviceNowIncidentsOptions = z
     password: z.string().min(1).optional(),
     token: z.string().min(1).optional(),
     /** Where the first run starts (sys_updated_on); default 365 days before the run. */
-    since: dateTime.optional(),
+    since: dateOrDateTime.optional(),
     /** The integration user's time zone (IANA), in which ServiceNow reads encoded-query date-times. */
-    timeZone: z
-      .string()
-      .default("UTC")
-      .refine(isTimeZone, { message: "must be an IANA time zone name such as Europe/Berlin" }),
+    timeZone: timeZoneName.default("UTC"),
     /** sysparm_limit: records per page. */
     pageSize: z.int().min(1).max(10_000).default(1000),
   })

@@ -3,6 +3,7 @@ import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { AuthenticationError, SourceError } from "../../src/collect/http-client.js";
+import { instantsOfWallTime, queryDateTime } from "../../src/collect/time-zone.js";
 import { createRegistry, type SourceRecord } from "../../src/collect/types.js";
 import { startTestApp, type TestApp } from "../../test/helpers/app.js";
 import { contextFor, drive, lastCursor, parseExample } from "../../test/helpers/drive-collector.js";
@@ -16,8 +17,12 @@ import {
   serveGeneratedIncidents,
   startFakeServiceNow,
 } from "./fake-servicenow.js";
-import { serviceNowIncidentsCollector as collector, nextLink, serviceNowIncidentsOptions } from "./index.js";
-import { instantsOfWallTime, parseServiceNowDateTime, queryDateTime } from "./time.js";
+import {
+  serviceNowIncidentsCollector as collector,
+  nextLink,
+  parseServiceNowDateTime,
+  serviceNowIncidentsOptions,
+} from "./index.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { basicAuth, SourceError } from "../../src/collect/http-client.js";
+import { dateOrDateTime } from "../../src/collect/options.js";
 import {
   type Checkpoint,
   type CollectContext,
@@ -8,7 +9,6 @@ import {
   type RejectedRecord,
 } from "../../src/collect/types.js";
 import { showValue, toExternalId, toFiniteNumber, toInstant } from "../../src/collect/values.js";
-import { parseDateTime } from "../../src/domain/rules.js";
 
 // Zendesk Talk calls, from the Talk API's time-based incremental export:
 //   GET {baseUrl}/api/v2/channels/voice/stats/incremental/calls?start_time=<epoch seconds>
@@ -33,24 +33,6 @@ export const PAGE_LIMIT = 1000;
 
 const EXPORT_PATH = "/api/v2/channels/voice/stats/incremental/calls";
 
-/** `since`: an ISO-8601 date-time with an offset, or a date (midnight UTC). */
-const instant = z.union([z.date(), z.string()]).transform((v, ctx) => {
-  const d =
-    v instanceof Date
-      ? v
-      : /^\d{4}-\d{2}-\d{2}$/.test(v.trim())
-        ? parseDateTime(`${v.trim()}T00:00:00Z`)
-        : parseDateTime(v);
-  if (!d || Number.isNaN(d.getTime())) {
-    ctx.addIssue({
-      code: "custom",
-      message: `expected an ISO-8601 date-time with an offset or a date YYYY-MM-DD, got ${showValue(v)}`,
-    });
-    return z.NEVER;
-  }
-  return d;
-});
-
 export const zendeskTalkCallsOptions = z.strictObject({
   /** The Zendesk account, e.g. https://acme.zendesk.com (a path or trailing slash is ignored). */
   baseUrl: z
@@ -64,7 +46,7 @@ export const zendeskTalkCallsOptions = z.strictObject({
   apiToken: z.string().min(1, "must not be empty"),
   measure: z.enum(["duration", "handle_time"]).default("duration"),
   /** Where the first run starts; default 365 days before the run. */
-  since: instant.optional(),
+  since: dateOrDateTime.optional(),
   /** The collector's own pace: at most this many requests per minute, evenly spaced. */
   requestsPerMinute: z.int().min(1).max(1000).default(10),
 });

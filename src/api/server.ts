@@ -6,6 +6,7 @@ import { expressMiddleware } from "@as-integrations/express5";
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { GraphQLSchema } from "graphql";
 import type { WsLimits } from "../config/env.js";
+import { dashboardRouter } from "../dashboard/route.js";
 import { migrationsApplied } from "../db/migrate.js";
 import { log } from "../log.js";
 import { type AppServices, type Context, createContext } from "./context.js";
@@ -104,6 +105,8 @@ export async function createServer(
     express.json({ limit: opts.maxBodyBytes }),
     expressMiddleware(apollo, { context: async () => createContext(services) }),
   );
+
+  app.use(dashboardRouter());
 
   app.use((_req: Request, res: Response) =>
     jsonError(res, 404, "NOT_FOUND", "no such route; GraphQL is at /graphql"),

@@ -119,7 +119,12 @@ export function formatPath(p: readonly PropertyKey[]): string {
  * named by its path); `${NAME:-fallback}` uses the fallback when NAME is unset or empty; `$${NAME}`
  * stays a literal `${NAME}`.
  */
-export function interpolate(value: unknown, env: NodeJS.ProcessEnv, at: PropertyKey[], problems: string[]): unknown {
+export function interpolate(
+  value: unknown,
+  env: NodeJS.ProcessEnv,
+  at: PropertyKey[],
+  problems: string[],
+): unknown {
   if (typeof value === "string") {
     return value.replace(
       /\$(\$?)\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g,

@@ -23,11 +23,9 @@ const items = Array.from({ length: N }, (_, i) => ({
 let server: http.Server;
 let port = 0;
 let pageDelayMs = 100;
-let requests = 0;
 
 /** Pages of 20 items with updated >= `after` (an overlapping cursor, as vendors need), Link rel="next". */
 function source(req: http.IncomingMessage, res: http.ServerResponse) {
-  requests++;
   const url = new URL(req.url!, `http://127.0.0.1:${port}`);
   const after = url.searchParams.get("after");
   const offset = Number(url.searchParams.get("offset") ?? 0);

@@ -119,7 +119,14 @@ describe("kpiUpdated", () => {
       await new Promise<void>((resolve) => {
         a.client.subscribe(
           { query: KPI_SUB },
-          { next: () => undefined, error: (e) => (errors.push(e), resolve()), complete: resolve },
+          {
+            next: () => undefined,
+            error: (e) => {
+              errors.push(e);
+              resolve();
+            },
+            complete: resolve,
+          },
         );
       });
       expect(JSON.stringify(errors)).toContain("at most 1 subscriptions per connection");

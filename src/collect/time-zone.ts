@@ -1,16 +1,6 @@
-import { parseDateTime } from "../../src/domain/rules.js";
-
-// ServiceNow date-times: the Table API returns `YYYY-MM-DD HH:mm:ss` in UTC (sysparm_display_value=false),
-// while an encoded query's date-time values are read as wall-clock time in the integration user's time
-// zone. These helpers turn a UTC instant into such a wall-clock value, with Intl only (no dependency).
-
-const SN_DATE_TIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
-
-/** A Table API date-time (`2025-03-01 10:00:00`, UTC) as an instant; null for anything else (including ""). */
-export function parseServiceNowDateTime(v: unknown): Date | null {
-  if (typeof v !== "string" || !SN_DATE_TIME.test(v)) return null;
-  return parseDateTime(`${v.replace(" ", "T")}Z`);
-}
+// Wall-clock times in a time zone, for query values that a vendor reads in its integration user's zone
+// (ServiceNow encoded queries, JQL). Intl only, no dependency. The hard part is daylight saving time: a
+// wall-clock time can name two instants (the repeated hour) or none (the skipped one).
 
 /** Whether Intl knows the IANA time zone name. */
 export function isTimeZone(tz: string): boolean {
