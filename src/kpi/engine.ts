@@ -51,15 +51,21 @@ export class KpiEngine {
   }
 
   /**
-   * The confidence interval: Welch's (in the figures) for MEAN; for MEDIAN and P90 a seeded percentile
-   * bootstrap over the phase values, computed only when asked for and cached with the figures.
+   * The confidence interval: Welch's (already in the figures) for MEAN; for MEDIAN and P90 a seeded
+   * percentile bootstrap over the phase values, computed only when asked for and cached with the figures.
+   * Given the figures the caller already holds, a MEAN KPI costs no query at all.
    */
-  async confidence(kpiId: string): Promise<Interval | null> {
-    const found = (await this.entries([kpiId])).get(kpiId);
+  async confidence(result: FiguresResult): Promise<Interval | null> {
+    const p = PERCENTILE_OF[result.subject.metric.aggregation];
+    if (p === undefined) return result.figures.confidence;
+    const id = result.subject.kpi.id;
+    const cached = this.cache.get(id);
+    const found =
+      cached && cached.stamp === result.subject.stamp
+        ? { subject: result.subject, entry: cached }
+        : (await this.entries([id])).get(id);
     if (!found) return null;
     const { subject, entry } = found;
-    const p = PERCENTILE_OF[subject.metric.aggregation];
-    if (p === undefined) return entry.figures.confidence;
     if (!statisticsApply(subject, entry.aggregates.treatment)) return null;
     entry.bootstrap ??= (async () => {
       const { kpi } = subject;

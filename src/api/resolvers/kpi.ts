@@ -54,8 +54,8 @@ export class KpiResolver {
   }
 
   @FieldResolver(() => IntervalType, { nullable: true })
-  confidence(@Root() k: KpiType, @Ctx() ctx: Context) {
-    return ctx.engine.confidence(k.kpiId);
+  async confidence(@Root() k: KpiType, @Ctx() ctx: Context) {
+    return ctx.engine.confidence(await resultOf(k, ctx));
   }
 
   @FieldResolver(() => Float, { nullable: true })
