@@ -1,8 +1,11 @@
-import { loadPhaseValues } from "./bootstrap-sample.js";
+import DataLoader from "dataloader";
+import { BOOTSTRAP_SAMPLE_SEED, sampleThreshold } from "./bootstrap-sample.js";
 import { computeFigures, type Interval, type KpiFigures, statisticsApply, windowsOf } from "./figures.js";
 import {
+  type KpiAggregateSpec,
   type KpiAggregates,
   loadPhaseAggregates,
+  loadPhaseSamples,
   PERCENTILE_OF,
   type Queryable,
 } from "./phase-aggregates.js";
@@ -34,6 +37,22 @@ export class KpiEngine {
   private readonly cache = new Map<string, Entry>();
   /** Series by KPI, change stamp and arguments: many dashboards asking for one series cost one query. */
   private readonly seriesCache = new Map<string, Promise<SeriesPoint[]>>();
+  /** Bootstrap samples of the KPIs asked for in one tick, fetched in one statement. */
+  private readonly samples = new DataLoader<
+    { spec: KpiAggregateSpec; keep: number },
+    { before: Float64Array; after: Float64Array }
+  >(
+    async (keys) => {
+      const found = await loadPhaseSamples(
+        this.db,
+        keys.map((k) => k.spec),
+        keys.map((k) => k.keep),
+        BOOTSTRAP_SAMPLE_SEED,
+      );
+      return keys.map((k) => found.get(k.spec.kpiId)!);
+    },
+    { cache: false },
+  );
 
   constructor(
     private readonly db: Queryable,
@@ -68,19 +87,11 @@ export class KpiEngine {
     const { subject, entry } = found;
     if (!statisticsApply(subject, entry.aggregates.treatment)) return null;
     entry.bootstrap ??= (async () => {
-      const { kpi } = subject;
-      const values = await loadPhaseValues(
-        this.db,
-        {
-          projectId: kpi.projectId,
-          metricId: kpi.metricId,
-          windows: windowsOf(subject),
-          cohort: kpi.cohortDimension
-            ? { dimension: kpi.cohortDimension, treatment: kpi.cohortTreatment! }
-            : null,
-        },
-        { before: entry.aggregates.treatment.before.n, after: entry.aggregates.treatment.after.n },
-      );
+      const { before, after } = entry.aggregates.treatment;
+      const values = await this.samples.load({
+        spec: specOf(subject),
+        keep: sampleThreshold({ before: before.n, after: after.n }),
+      });
       return bootstrapImprovementInterval(values.before, values.after, p, subject.metric.direction);
     })();
     return entry.bootstrap;
@@ -131,23 +142,7 @@ export class KpiEngine {
       } else stale.push(s);
     }
     if (stale.length) {
-      const aggregates = await loadPhaseAggregates(
-        this.db,
-        stale.map((s) => ({
-          kpiId: s.kpi.id,
-          projectId: s.kpi.projectId,
-          metricId: s.kpi.metricId,
-          aggregation: s.metric.aggregation,
-          windows: windowsOf(s),
-          cohort: s.kpi.cohortDimension
-            ? {
-                dimension: s.kpi.cohortDimension,
-                treatment: s.kpi.cohortTreatment!,
-                control: s.kpi.cohortControl!,
-              }
-            : null,
-        })),
-      );
+      const aggregates = await loadPhaseAggregates(this.db, stale.map(specOf));
       for (const s of stale) {
         const agg = aggregates.get(s.kpi.id)!;
         const entry: Entry = {
@@ -168,4 +163,19 @@ export class KpiEngine {
     this.cache.set(id, entry);
     while (this.cache.size > this.maxEntries) this.cache.delete(this.cache.keys().next().value!);
   }
+}
+
+/** What the SQL needs to know about a KPI. */
+function specOf(s: LoadedSubject): KpiAggregateSpec {
+  const { kpi, metric } = s;
+  return {
+    kpiId: kpi.id,
+    projectId: kpi.projectId,
+    metricId: kpi.metricId,
+    aggregation: metric.aggregation,
+    windows: windowsOf(s),
+    cohort: kpi.cohortDimension
+      ? { dimension: kpi.cohortDimension, treatment: kpi.cohortTreatment!, control: kpi.cohortControl! }
+      : null,
+  };
 }

@@ -65,8 +65,8 @@ export interface Queryable {
 export const PERCENTILE_OF: Partial<Record<Aggregation, number>> = { MEDIAN: 0.5, P90: 0.9 };
 
 const K_COLUMNS = `unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::timestamptz[], $5::timestamptz[],
-  $6::timestamptz[], $7::timestamptz[], $8::text[], $9::text[], $10::text[], $11::float8[])
-  AS k(kpi, project_id, metric_id, bf, bt, af, at_, dim, treat, ctrl, p)`;
+  $6::timestamptz[], $7::timestamptz[], $8::text[], $9::text[], $10::text[], $11::float8[], $12::int[])
+  AS k(kpi, project_id, metric_id, bf, bt, af, at_, dim, treat, ctrl, p, keep)`;
 
 /** Without cohorts the query never reads `dimensions`, so PostgreSQL can answer from the index alone. */
 function cohortExpr(withCohorts: boolean): string {
@@ -75,7 +75,7 @@ function cohortExpr(withCohorts: boolean): string {
     : `'T'`;
 }
 
-function params(specs: KpiAggregateSpec[]): unknown[] {
+function params(specs: KpiAggregateSpec[], keep: number[] = specs.map(() => SAMPLE_ALL)): unknown[] {
   const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
   return [
     specs.map((s) => s.kpiId),
@@ -89,8 +89,12 @@ function params(specs: KpiAggregateSpec[]): unknown[] {
     specs.map((s) => s.cohort?.treatment ?? null),
     specs.map((s) => s.cohort?.control ?? null),
     specs.map((s) => PERCENTILE_OF[s.aggregation] ?? null),
+    keep,
   ];
 }
+
+/** Sampling thresholds are out of 2^20: at or above it, every observation is kept. */
+export const SAMPLE_ALL = 1 << 20;
 
 // Every phase of every KPI (× cohort) is one half-open range of observed_at, scanned on its own through
 // observation_range (project_id, metric_id, observed_at): an index-only range scan without cohorts, and no
@@ -202,5 +206,49 @@ export async function loadPhaseAggregates(
       }
     }),
   );
+  return out;
+}
+
+/**
+ * The BEFORE and AFTER values of many KPIs (treatment cohort only), in one statement, for the percentile
+ * bootstrap. `keep[i]` (out of 2^20) thins a KPI's phases by a fixed hash of each observation's id, so
+ * the sample is a function of the data alone (reproducible) and costs one index range scan per phase.
+ */
+export async function loadPhaseSamples(
+  db: Queryable,
+  specs: KpiAggregateSpec[],
+  keep: number[],
+  seed: number,
+): Promise<Map<string, { before: Float64Array; after: Float64Array }>> {
+  const out = new Map(
+    specs.map((s) => [s.kpiId, { before: new Float64Array(0), after: new Float64Array(0) }]),
+  );
+  for (const withCohorts of [false, true]) {
+    const idx = specs.flatMap((s, i) => ((s.cohort !== null) === withCohorts ? [i] : []));
+    if (!idx.length) continue;
+    const rows = await db.query(
+      `SELECT k.kpi, ph.phase, s.vals
+       ${phasesOf(false)}
+       CROSS JOIN LATERAL (
+         SELECT array_agg(o.value) AS vals FROM observation o
+         WHERE o.project_id = k.project_id AND o.metric_id = k.metric_id
+           AND o.observed_at >= ph.lo AND o.observed_at < ph.hi
+           ${withCohorts ? "AND o.dimensions ->> k.dim = k.treat" : ""}
+           AND (k.keep >= ${SAMPLE_ALL} OR (hashint8(o.id # $13::bigint) & ${SAMPLE_ALL - 1}) < k.keep)
+       ) s
+       WHERE ph.hi IS NOT NULL`,
+      [
+        ...params(
+          idx.map((i) => specs[i]),
+          idx.map((i) => keep[i]),
+        ),
+        seed,
+      ],
+    );
+    for (const row of rows) {
+      const entry = out.get(String(row.kpi))!;
+      entry[row.phase === "b" ? "before" : "after"] = Float64Array.from((row.vals ?? []) as number[]);
+    }
+  }
   return out;
 }

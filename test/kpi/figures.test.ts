@@ -686,7 +686,7 @@ describe("batching (no N+1)", () => {
     }
     expect(kpiCount).toBeGreaterThanOrEqual(25);
 
-    const query = `{ projects { slug kpis { metric { key } baseline { value } current { value } improvementPct } roi { net } } }`;
+    const query = `{ projects { slug kpis { metric { key } baseline { value } current { value } improvementPct pValue confidence { low high } } roi { net } } }`;
     let data: any;
     const statements = await countStatements(async () => {
       data = await ok(t, query);
