@@ -22,6 +22,7 @@
 // - Give a cursor only when every earlier record has been yielded before it.
 import { z } from "zod";
 import { SourceError } from "../../src/collect/http-client.js";
+import { dateOrDateTime } from "../../src/collect/options.js";
 import {
   type CollectContext,
   defineCollector,
@@ -29,19 +30,8 @@ import {
   type SourceRecord,
 } from "../../src/collect/types.js";
 import { toInstant } from "../../src/collect/values.js";
-import { parseDateTime } from "../../src/domain/rules.js";
 
 const DAY_MS = 86_400_000;
-
-/** ISO-8601 date-time with an offset, as the configuration file writes it (YAML gives a string). */
-const dateTime = z.string().transform((s, ctx) => {
-  const d = parseDateTime(s);
-  if (!d) {
-    ctx.addIssue({ code: "custom", message: `expected an ISO-8601 date-time with an offset, got "${s}"` });
-    return z.NEVER;
-  }
-  return d;
-});
 
 export const templateOptions = z.strictObject({
   /** https://tickets.example.com */
@@ -49,7 +39,7 @@ export const templateOptions = z.strictObject({
   /** Bearer token; put `${TICKETS_TOKEN}` in the file, never the token itself. */
   token: z.string().min(1),
   /** First run: collect tickets updated since then (default: 365 days before the run). */
-  since: dateTime.optional(),
+  since: dateOrDateTime.optional(), // shared schemas: src/collect/options.ts (also timeZoneName)
   /** Tickets per page (the API allows 1 to 100). */
   pageSize: z.int().min(1).max(100).default(100),
 });
