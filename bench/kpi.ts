@@ -1,8 +1,16 @@
-// KPI figures: the GraphQL query (cold: the engine's cache misses; warm: it hits) versus the same figures
-// from the simplest raw SQL on a plain pg client (the floor), plus the app's own aggregate SQL on that
-// plain client (to split the GraphQL query's time into SQL and everything else).
-import pg from "pg";
+// `kpi`: KPI figures through the GraphQL query (cold: the engine's cache misses; warm: it hits) versus the
+// same figures from the simplest raw SQL on a plain pg client (the floor), plus the app's own aggregate SQL
+// on that plain client (to split the GraphQL query's time into SQL and everything else).
+import fs from "node:fs";
+import path from "node:path";
+import type pg from "pg";
 import { type KpiAggregateSpec, loadPhaseAggregates, type Queryable } from "../src/kpi/phase-aggregates.js";
+import { HERE, measured, postJson, type Section, say } from "./common.js";
+import { type CpuDelta, type CpuMeter, loadAverage } from "./cpu.js";
+import { type Dataset, expectedFigures, GO_LIVE } from "./data.js";
+import { buildCopyChunks, copyIn, RECORD_MUTATION } from "./ingest.js";
+import { MEAN_KEY, MEDIAN_KEY, type ObservationsEnv, ROWS, SLUG } from "./observations-env.js";
+import { fmt, fmtInt, median } from "./stats.js";
 
 export const KPI_QUERY = `query Kpi($slug: String!, $metric: String!) {
   project(slug: $slug) {
@@ -84,4 +92,241 @@ export async function explainAppSql(client: pg.Client, spec: KpiAggregateSpec): 
 export async function explainSql(client: pg.Client, sql: string, params: unknown[]): Promise<string> {
   const { rows } = await client.query(`EXPLAIN (ANALYZE, BUFFERS) ${sql}`, params);
   return rows.map((r) => r["QUERY PLAN"]).join("\n");
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The benchmark
+
+const KPI_WARMUP = 3;
+const KPI_ITERATIONS = Number(process.env.BENCH_KPI_ITERATIONS ?? 15);
+
+interface Sample {
+  wall: number[];
+  cpu: number[];
+}
+
+interface KpiResult {
+  aggregation: "MEAN" | "MEDIAN";
+  cold: Sample;
+  warm: Sample;
+  appSql: Sample;
+  floor: Sample;
+  load: number;
+  plans: { app: string; floor: string };
+}
+
+function close(a: number, b: number, rel = 1e-9): boolean {
+  return Math.abs(a - b) <= rel * Math.max(1, Math.abs(a), Math.abs(b));
+}
+
+function checkFigures(label: string, got: Figures, want: Figures) {
+  const ok =
+    close(got.baseline.value, want.baseline.value) &&
+    close(got.current.value, want.current.value) &&
+    got.baseline.count === want.baseline.count &&
+    got.current.count === want.current.count &&
+    got.baseline.from === want.baseline.from &&
+    got.baseline.to === want.baseline.to;
+  if (!ok)
+    throw new Error(`${label}: figures differ\n got ${JSON.stringify(got)}\nwant ${JSON.stringify(want)}`);
+}
+
+async function oneKpi(
+  graphqlUrl: string,
+  client: pg.Client,
+  cpu: CpuMeter,
+  data: Dataset,
+  aggregation: "MEAN" | "MEDIAN",
+  ids: { project: string; metric: string; kpi: string },
+): Promise<KpiResult> {
+  const metricKey = aggregation === "MEAN" ? MEAN_KEY : MEDIAN_KEY;
+  const floorSql = aggregation === "MEAN" ? MEAN_FLOOR_SQL : MEDIAN_FLOOR_SQL;
+  const floorParams = [ids.project, ids.metric, GO_LIVE.toISOString()];
+  const spec: KpiAggregateSpec = {
+    kpiId: ids.kpi,
+    projectId: ids.project,
+    metricId: ids.metric,
+    aggregation,
+    windows: { before: { from: null, to: GO_LIVE }, after: { from: GO_LIVE, to: null } },
+    cohort: null,
+  };
+  const queryBody = JSON.stringify({ query: KPI_QUERY, variables: { slug: SLUG, metric: metricKey } });
+  // Re-recording observation 0 with identical fields changes the KPI's stamp (observation_activity) but not
+  // its figures: the next query is a cache miss on the same data.
+  const bumpBody = JSON.stringify({
+    query: RECORD_MUTATION,
+    variables: {
+      input: [
+        {
+          projectSlug: SLUG,
+          metricKey,
+          observedAt: new Date(data.observedAt[0]).toISOString(),
+          value: data.value[0],
+          weight: 1,
+          externalId: data.externalId(0),
+        },
+      ],
+    },
+  });
+  const expected = expectedFigures(data);
+  const pick = aggregation === "MEAN" ? "mean" : "median";
+  const want: Figures = {
+    baseline: {
+      value: expected.before[pick],
+      count: expected.before.count,
+      from: expected.before.from,
+      to: expected.before.to,
+    },
+    current: { value: expected.after[pick], count: expected.after.count },
+  };
+
+  const empty = (): Sample => ({ wall: [], cpu: [] });
+  const r: KpiResult = {
+    aggregation,
+    cold: empty(),
+    warm: empty(),
+    appSql: empty(),
+    floor: empty(),
+    load: loadAverage(),
+    plans: { app: "", floor: "" },
+  };
+  for (let i = 0; i < KPI_WARMUP + KPI_ITERATIONS; i++) {
+    const bump = await postJson(graphqlUrl, bumpBody);
+    if (bump.recordObservations.updated !== 1) throw new Error("stamp bump did not update observation 0");
+    const cold = await measured(cpu, () => postJson(graphqlUrl, queryBody));
+    const warm = await measured(cpu, () => postJson(graphqlUrl, queryBody));
+    // The app's SQL and the floor take turns going first.
+    let appSql: [number, CpuDelta, unknown] | null = null;
+    let floor: [number, CpuDelta, Figures] | null = null;
+    for (const which of i % 2 === 0 ? ["app", "floor"] : ["floor", "app"]) {
+      if (which === "app") appSql = await measured(cpu, () => appAggregateSql(client, spec));
+      else floor = await measured(cpu, () => floorFigures(client, floorSql, floorParams));
+    }
+    if (i === 0) {
+      checkFigures(`${aggregation} GraphQL (cold)`, cold[2].project.kpi, want);
+      checkFigures(`${aggregation} GraphQL (warm)`, warm[2].project.kpi, want);
+      checkFigures(`${aggregation} SQL floor`, floor![2], want);
+    }
+    if (i >= KPI_WARMUP) {
+      for (const [sample, m] of [
+        [r.cold, cold],
+        [r.warm, warm],
+        [r.appSql, appSql!],
+        [r.floor, floor!],
+      ] as const) {
+        sample.wall.push(m[0]);
+        sample.cpu.push(m[1].totalMs);
+      }
+    }
+  }
+  if (median(r.cold.wall) < 3 * median(r.warm.wall)) {
+    throw new Error(`${aggregation}: cold queries are not slower than warm ones; did the cache miss?`);
+  }
+  r.plans.app = await explainAppSql(client, spec);
+  r.plans.floor = await explainSql(client, floorSql, floorParams);
+  say(
+    `kpi: ${aggregation}: GraphQL cold ${fmt(median(r.cold.wall))} ms, warm ${fmt(median(r.warm.wall))} ms, ` +
+      `app SQL ${fmt(median(r.appSql.wall))} ms, floor ${fmt(median(r.floor.wall))} ms`,
+  );
+  return r;
+}
+
+/**
+ * KPI figures at 1M observations per KPI. `meanSource` says where the MEAN metric's rows came from (the last
+ * ingest run); null: nothing loaded yet, they are COPYed here. The MEDIAN metric gets the same rows by COPY;
+ * then VACUUM ANALYZE (index-only scans for both sides). Writes bench/PLANS.md.
+ */
+export async function kpiBenchmark(env: ObservationsEnv, meanSource: string | null): Promise<Section> {
+  const started = Date.now();
+  const { admin, copier, data, ids } = env;
+  if (meanSource === null) {
+    say("kpi: loading the MEAN metric's rows with COPY");
+    await copyIn(copier, buildCopyChunks(data, ids.project, ids.mean), data.n);
+  }
+  say("kpi: loading the MEDIAN metric's rows with COPY; VACUUM ANALYZE");
+  await copyIn(copier, buildCopyChunks(data, ids.project, ids.median), data.n);
+  await admin.query("VACUUM ANALYZE observation");
+  await admin.query("VACUUM ANALYZE observation_activity");
+  await admin.query("CHECKPOINT");
+  const url = env.bench.graphqlUrl;
+  const kpis = [
+    await oneKpi(url, admin, env.cpu, data, "MEAN", {
+      project: ids.project,
+      metric: ids.mean,
+      kpi: ids.kpiMean,
+    }),
+    await oneKpi(url, admin, env.cpu, data, "MEDIAN", {
+      project: ids.project,
+      metric: ids.median,
+      kpi: ids.kpiMedian,
+    }),
+  ];
+  const plans = kpis
+    .map(
+      (k) =>
+        `## ${k.aggregation}\n\n### App aggregate SQL (loadPhaseAggregates)\n\n\`\`\`\n${k.plans.app}\n\`\`\`\n\n### Raw SQL floor\n\n\`\`\`\n${k.plans.floor}\n\`\`\`\n`,
+    )
+    .join("\n");
+  fs.writeFileSync(
+    path.join(HERE, "PLANS.md"),
+    `# Query plans at ${fmtInt(ROWS)} observations per KPI (written by \`npm run bench\`, benchmark \`kpi\`)\n\n${plans}`,
+  );
+  return kpiSection(kpis, meanSource ?? "COPY", (Date.now() - started) / 1000);
+}
+
+function kpiSection(kpis: KpiResult[], meanSource: string, seconds: number): Section {
+  const t: string[] = [];
+  t.push(`Medians of ${KPI_ITERATIONS} iterations after ${KPI_WARMUP} warm-up:`);
+  t.push("");
+  t.push(
+    "| aggregation | GraphQL cold, ms | GraphQL warm, ms | app aggregate SQL alone, ms | raw SQL floor, ms | cold / floor | warm / floor | CPU ms cold / floor (ratio) |",
+  );
+  t.push("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
+  for (const k of kpis) {
+    const floor = median(k.floor.wall);
+    t.push(
+      `| ${k.aggregation} | ${fmt(median(k.cold.wall))} | ${fmt(median(k.warm.wall))} | ${fmt(median(k.appSql.wall))} | ${fmt(floor)} | ${fmt(median(k.cold.wall) / floor, 2)}× | ${fmt(median(k.warm.wall) / floor, 3)}× | ${fmt(median(k.cold.cpu))} / ${fmt(median(k.floor.cpu))} (${fmt(median(k.cold.cpu) / median(k.floor.cpu), 2)}×) |`,
+    );
+  }
+  t.push("");
+  t.push("Spread, min – max ms:");
+  t.push("");
+  const range = (xs: number[]) => `${fmt(Math.min(...xs))} – ${fmt(Math.max(...xs))}`;
+  for (const k of kpis) {
+    t.push(
+      `- ${k.aggregation}: cold ${range(k.cold.wall)}, warm ${range(k.warm.wall)}, app SQL ${range(k.appSql.wall)}, floor ${range(k.floor.wall)} (load average at start ${fmt(k.load, 2)})`,
+    );
+  }
+  const ratioOf = (k: KpiResult) => median(k.cold.wall) / median(k.floor.wall);
+  const ratios = kpis.map(
+    (k) =>
+      `- KPI ${k.aggregation}, GraphQL cold / raw SQL: ${fmt(ratioOf(k), 2)}× (warm ${fmt(median(k.warm.wall) / median(k.floor.wall), 3)}×; by CPU ${fmt(median(k.cold.cpu) / median(k.floor.cpu), 2)}×) — target ≤ 1.5× ${ratioOf(k) <= 1.5 ? "met" : "NOT met"}`,
+  );
+  const body = `Set-up:
+
+- The ingest benchmark's data set (${fmtInt(ROWS)} observations, \`bench/data.ts\`) on the same in-process app. The MEAN KPI's rows come
+  from ${meanSource === "COPY" ? "COPY (the ingest benchmark did not run this time)" : `the last ingest run (${meanSource})`}, the MEDIAN KPI's rows (same values, second metric) from COPY; then
+  \`VACUUM ANALYZE\`. Query: \`project(slug){ kpi(metricKey){ baseline{value count from to} current{value count}
+  improvementPct annualBenefit } }\`.
+- Cold = the engine's cache misses: before each cold query, observation 0 of the KPI is re-recorded with identical
+  fields through \`recordObservations\`, which changes the KPI's stamp but not its figures. Warm = the same query
+  again right after (cache hit). "App aggregate SQL alone" = the engine's \`loadPhaseAggregates\` on a plain pg
+  client. Floors (\`bench/kpi.ts\`): MEAN \`SELECT observed_at >= $3, sum(value*weight)/sum(weight), sum(weight),
+  min(observed_at), max(observed_at) FROM observation WHERE project_id=$1 AND metric_id=$2 GROUP BY 1\`; MEDIAN
+  the same grouping over \`sum(weight) OVER (PARTITION BY phase ORDER BY value ROWS UNBOUNDED PRECEDING)\` and the
+  phase total, the smallest value reaching 50 %. Every answer is checked against figures computed in JavaScript.
+
+${t.join("\n")}
+
+${ratios.join("\n")}
+
+Query plans (EXPLAIN ANALYZE, BUFFERS) of this run: \`bench/PLANS.md\`.`;
+  return {
+    name: "kpi",
+    title: `KPI figures at ${fmtInt(ROWS)} observations per KPI, GraphQL vs raw SQL`,
+    summary: `GraphQL cold / raw SQL: ${kpis.map((k) => `${k.aggregation} ${fmt(ratioOf(k), 2)}×`).join(", ")} (target ≤ 1.5×: ${kpis.every((k) => ratioOf(k) <= 1.5) ? "met" : "NOT met"})`,
+    body,
+    loads: kpis.map((k) => k.load),
+    seconds,
+  };
 }

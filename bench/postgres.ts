@@ -1,5 +1,6 @@
-// The benchmark's PostgreSQL: DATABASE_URL when set, else an embedded server in a temporary folder;
-// either way a fresh database that is dropped (embedded: the whole cluster removed) at the end.
+// The benchmark's PostgreSQL: DATABASE_URL when set, else an embedded server in a temporary folder, started
+// once per `npm run bench`. Each benchmark gets a fresh database of its own, dropped at the end (embedded: the
+// whole cluster is removed when the bench stops).
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
@@ -16,6 +17,18 @@ export interface BenchDatabase {
   clusterDir: string | null;
   serverVersion: string;
   settings: Record<string, string>;
+  /** Drops the database. */
+  stop(): Promise<void>;
+}
+
+export interface BenchCluster {
+  embedded: boolean;
+  clusterDir: string | null;
+  serverVersion: string;
+  settings: Record<string, string>;
+  /** A new, empty database on the cluster. */
+  database(): Promise<BenchDatabase>;
+  /** Drops every database it created; stops and removes an embedded cluster. */
   stop(): Promise<void>;
 }
 
@@ -25,7 +38,17 @@ function withDatabase(url: string, db: string): string {
   return u.toString();
 }
 
-export async function openBenchDatabase(log: (l: string) => void): Promise<BenchDatabase> {
+const WANTED_SETTINGS = [
+  "shared_buffers",
+  "work_mem",
+  "max_wal_size",
+  "synchronous_commit",
+  "fsync",
+  "max_parallel_workers_per_gather",
+  "jit",
+];
+
+export async function openBenchCluster(log: (l: string) => void): Promise<BenchCluster> {
   let embedded: EmbeddedPostgres | null = null;
   let dir: string | null = null;
   let adminUrl = process.env.DATABASE_URL?.trim() || "";
@@ -40,16 +63,20 @@ export async function openBenchDatabase(log: (l: string) => void): Promise<Bench
     }
     adminUrl = embedded.url;
   }
-  const name = `uplift_bench_${randomBytes(5).toString("hex")}`;
   const admin = new pg.Client(adminUrl);
+  const created = new Set<string>();
+  const drop = async (name: string) => {
+    if (!created.delete(name)) return;
+    try {
+      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    } catch {
+      // the cluster goes away below anyway (embedded), or the connection is gone
+    }
+  };
   let stopped: Promise<void> | null = null;
   const stop = () => {
     stopped ??= (async () => {
-      try {
-        await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      } catch {
-        // the cluster goes away below anyway (embedded), or the database was never created
-      }
+      for (const name of [...created]) await drop(name);
       await admin.end().catch(() => undefined);
       await embedded?.stop();
       if (dir) fs.rmSync(dir, { recursive: true, force: true });
@@ -58,29 +85,31 @@ export async function openBenchDatabase(log: (l: string) => void): Promise<Bench
   };
   try {
     await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
     const version = (await admin.query(`SHOW server_version`)).rows[0].server_version as string;
     const settings: Record<string, string> = {};
-    const wanted = [
-      "shared_buffers",
-      "work_mem",
-      "max_wal_size",
-      "synchronous_commit",
-      "fsync",
-      "max_parallel_workers_per_gather",
-      "jit",
-    ];
     const rows = (
-      await admin.query(`SELECT name, setting, unit FROM pg_settings WHERE name = ANY($1)`, [wanted])
+      await admin.query(`SELECT name, setting, unit FROM pg_settings WHERE name = ANY($1)`, [WANTED_SETTINGS])
     ).rows as { name: string; setting: string; unit: string | null }[];
     for (const r of rows) settings[r.name] = pretty(r.setting, r.unit);
     return {
-      url: withDatabase(adminUrl, name),
-      name,
       embedded: embedded !== null,
       clusterDir: embedded?.clusterDir ?? null,
       serverVersion: version,
       settings,
+      async database() {
+        const name = `uplift_bench_${randomBytes(5).toString("hex")}`;
+        await admin.query(`CREATE DATABASE ${name}`);
+        created.add(name);
+        return {
+          url: withDatabase(adminUrl, name),
+          name,
+          embedded: embedded !== null,
+          clusterDir: embedded?.clusterDir ?? null,
+          serverVersion: version,
+          settings,
+          stop: () => drop(name),
+        };
+      },
       stop,
     };
   } catch (e) {

@@ -1,5 +1,16 @@
 import type http from "node:http";
-import { GraphQLError, type GraphQLSchema, specifiedRules, validate } from "graphql";
+import {
+  createSourceEventStream,
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+  execute,
+  GraphQLError,
+  type GraphQLSchema,
+  parse,
+  specifiedRules,
+  validate,
+} from "graphql";
 import { useServer } from "graphql-ws/use/ws";
 import { type WebSocket, WebSocketServer } from "ws";
 import type { WsLimits } from "../config/env.js";
@@ -15,6 +26,111 @@ interface Tracked extends WebSocket {
 export interface SubscriptionServer {
   clientCount(): number;
   close(): Promise<void>;
+}
+
+/** Distinct subscription documents kept parsed and validated (most recently used first out). */
+const DOCUMENT_CACHE_SIZE = 500;
+
+/**
+ * parse + validate once per distinct document text, not once per subscriber: 10,000 dashboards subscribing
+ * with the same text share one AST (and its token list), and validation (about 0.3 ms a document) runs
+ * once. Parse errors are not cached: they throw, as graphql-ws's own parse would.
+ */
+function documentCache(schema: GraphQLSchema, maxQueryDepth: number) {
+  const cache = new Map<string, { document: DocumentNode; errors: readonly GraphQLError[] }>();
+  return (query: string) => {
+    let hit = cache.get(query);
+    if (hit) {
+      cache.delete(query);
+    } else {
+      const document = parse(query);
+      hit = { document, errors: validate(schema, document, [...specifiedRules, depthLimit(maxQueryDepth)]) };
+      while (cache.size >= DOCUMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+    }
+    cache.set(query, hit);
+    return hit;
+  };
+}
+
+/**
+ * graphql-js's `subscribe`, except that the response to one source event is executed once per operation
+ * (document, operation name and variables) and shared by every subscriber that sent that operation. The
+ * hub (src/live/hub.ts) hands the same event object to all subscribers of a KPI; executing the selection
+ * set for each of 10,000 of them cost ~50 µs apiece and most of the garbage of a fan-out (bench/RESULTS.md,
+ * "subscribers"). Sharing is sound because nothing a resolver returns depends on the connection: a context
+ * holds the process's shared services and per-operation loaders, and there is no per-user data.
+ */
+function sharedSubscribe() {
+  const executions = new WeakMap<object, Map<string, ReturnType<typeof execute>>>();
+  const documentIds = new WeakMap<DocumentNode, number>();
+  let nextId = 0;
+  const executeShared = (args: ExecutionArgs, payload: unknown) => {
+    if (payload === null || typeof payload !== "object") return execute({ ...args, rootValue: payload });
+    let docId = documentIds.get(args.document);
+    if (docId === undefined) {
+      docId = nextId++;
+      documentIds.set(args.document, docId);
+    }
+    const key = `${docId}\u0000${args.operationName ?? ""}\u0000${JSON.stringify(args.variableValues ?? null)}`;
+    let byOperation = executions.get(payload);
+    if (!byOperation) {
+      byOperation = new Map();
+      executions.set(payload, byOperation);
+    }
+    let result = byOperation.get(key);
+    if (!result) {
+      result = execute({ ...args, rootValue: payload });
+      byOperation.set(key, result);
+    }
+    return result;
+  };
+  return async (args: ExecutionArgs) => {
+    const stream = await createSourceEventStream(args);
+    if (!(Symbol.asyncIterator in stream)) return stream as ExecutionResult;
+    return mapAsyncIterator(stream, (payload) => executeShared(args, payload));
+  };
+}
+
+/** graphql-js's internal mapAsyncIterator (subscribe.ts): return() reaches the source at once. */
+function mapAsyncIterator<T, U>(
+  iterable: AsyncIterable<T>,
+  callback: (value: T) => U | Promise<U>,
+): AsyncGenerator<U, void, void> {
+  const iterator = iterable[Symbol.asyncIterator]();
+  const returnIgnoringErrors = async () => {
+    try {
+      await iterator.return?.();
+    } catch {
+      // Keep the original error when closing the source also fails.
+    }
+  };
+  const mapResult = async (result: IteratorResult<T>): Promise<IteratorResult<U, void>> => {
+    if (result.done) return result as IteratorResult<U, void>;
+    try {
+      return { value: await callback(result.value), done: false };
+    } catch (error) {
+      await returnIgnoringErrors();
+      throw error;
+    }
+  };
+  return {
+    async next() {
+      return mapResult(await iterator.next());
+    },
+    async return() {
+      return typeof iterator.return === "function"
+        ? mapResult(await iterator.return())
+        : { value: undefined, done: true };
+    },
+    async throw(error: unknown) {
+      if (typeof iterator.throw === "function") return mapResult(await iterator.throw(error));
+      await returnIgnoringErrors();
+      throw error;
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  } as AsyncGenerator<U, void, void>;
 }
 
 /**
@@ -37,12 +153,13 @@ export function attachSubscriptions(
       else done(true);
     },
   });
+  const prepared = documentCache(schema, limits.maxQueryDepth);
   const cleanup = useServer<Record<string, unknown>, { socket: Tracked }>(
     {
       schema,
       context: () => createContext(services),
-      validate: (s, doc) => validate(s, doc, [...specifiedRules, depthLimit(limits.maxQueryDepth)]),
-      onSubscribe: (ctx) => {
+      subscribe: sharedSubscribe(),
+      onSubscribe: (ctx, _id, payload) => {
         const socket = ctx.extra.socket;
         socket.subscriptions = (socket.subscriptions ?? 0) + 1;
         if (socket.subscriptions > limits.maxSubscriptionsPerConnection) {
@@ -54,6 +171,15 @@ export function attachSubscriptions(
             ),
           ];
         }
+        // What graphql-ws would do itself (parse, then validate with the same rules), from the cache.
+        const { document, errors } = prepared(payload.query);
+        if (errors.length) return errors;
+        return {
+          schema,
+          document,
+          operationName: payload.operationName,
+          variableValues: payload.variables,
+        };
       },
       onComplete: (ctx) => {
         const socket = ctx.extra.socket;

@@ -1,0 +1,463 @@
+// `page`: a project page — all KPIs with statistics and a 52-week series, and the ROI — at 1,000,000
+// observations per KPI (MEAN, MEDIAN and P90), through GraphQL cold (every KPI's stamp changed first) and
+// warm, versus the same aggregates in plain SQL run one after another on one pg client (the floor). The
+// MEDIAN/P90 confidence interval (a seeded bootstrap) is timed on its own as well.
+import pg from "pg";
+import { BOOTSTRAP_MAX_VALUES, BOOTSTRAP_SAMPLE_SEED, loadPhaseValues } from "../src/kpi/bootstrap-sample.js";
+import {
+  BOOTSTRAP_RESAMPLES,
+  BOOTSTRAP_SEED,
+  bootstrapImprovementInterval,
+} from "../src/kpi/statistics/index.js";
+import { type BenchContext, measured, postJson, type Section, say, startBenchApp } from "./common.js";
+import { loadAverage } from "./cpu.js";
+import { type Dataset, GO_LIVE, generateDataset } from "./data.js";
+import { buildCopyChunks, copyIn, RECORD_MUTATION } from "./ingest.js";
+import { queryable } from "./kpi.js";
+import { fmt, fmtInt, median } from "./stats.js";
+
+const ROWS = Number(process.env.BENCH_PAGE_ROWS ?? 1_000_000);
+const WARMUP = 1;
+const ITERATIONS = Number(process.env.BENCH_PAGE_ITERATIONS ?? 5);
+const CONFIDENCE_ITERATIONS = 5;
+const SLUG = "page";
+const WEEK_MS = 7 * 86_400_000;
+
+type Agg = "MEAN" | "MEDIAN" | "P90";
+const KPIS: { key: string; aggregation: Agg; p: number | null }[] = [
+  { key: "page.mean", aggregation: "MEAN", p: null },
+  { key: "page.median", aggregation: "MEDIAN", p: 0.5 },
+  { key: "page.p90", aggregation: "P90", p: 0.9 },
+];
+
+const CONFIG = `currency: USD
+metrics:
+${KPIS.map(
+  (k) => `  - key: ${k.key}
+    name: Resolution time (${k.aggregation})
+    unit: minutes
+    direction: LOWER_IS_BETTER
+    aggregation: ${k.aggregation}
+`,
+).join("")}projects:
+  - slug: ${SLUG}
+    name: Project page benchmark
+    stage: PRODUCTION
+    goLiveAt: ${GO_LIVE.toISOString()}
+    kpis:
+${KPIS.map(
+  (k) => `      - metric: ${k.key}
+        target: 5
+        valuePerUnit: 1.0
+`,
+).join("")}    costs:
+      - { label: Build, kind: ONE_TIME, amount: 100000, startsAt: 2025-12-01T00:00:00Z }
+      - { label: Inference, kind: MONTHLY, amount: 2000, startsAt: 2026-03-01T00:00:00Z }
+`;
+
+const pageQuery = (from: string) => `query Page($slug: String!) {
+  project(slug: $slug) {
+    kpis {
+      metric { key }
+      baseline { value count }
+      current { value count }
+      improvementPct
+      pValue
+      confidence { low high }
+      series(bucket: WEEK, from: "${from}") { start phase value count }
+    }
+    roi { roiPct }
+  }
+}`;
+const confidenceQuery = `query C($slug: String!, $metric: String!) {
+  project(slug: $slug) { kpi(metricKey: $metric) { confidence { low high level } } }
+}`;
+const figuresQuery = `query F($slug: String!, $metric: String!) {
+  project(slug: $slug) { kpi(metricKey: $metric) { baseline { value } } }
+}`;
+
+// ---------------------------------------------------------------------------------------------------------
+// The floor: per KPI, phase value and weight (mean or weighted percentile), the moments for Welch's t-test
+// (MEAN only: MEDIAN/P90 have no pValue), and the 52-week series, in the plainest SQL.
+
+const MEAN_FIGURES = `
+SELECT observed_at >= $3 AS after, sum(value * weight) / sum(weight) AS value, sum(weight) AS count,
+       count(*) AS n, avg(value) AS mean, var_samp(value) AS var
+FROM observation WHERE project_id = $1 AND metric_id = $2
+GROUP BY 1`;
+const PCT_FIGURES = `
+SELECT after, min(value) FILTER (WHERE cw >= $4 * tw) AS value, sum(weight) AS count
+FROM (
+  SELECT observed_at >= $3 AS after, value, weight,
+         sum(weight) OVER (PARTITION BY observed_at >= $3 ORDER BY value ROWS UNBOUNDED PRECEDING) AS cw,
+         sum(weight) OVER (PARTITION BY observed_at >= $3) AS tw
+  FROM observation WHERE project_id = $1 AND metric_id = $2
+) c
+GROUP BY after`;
+const WEEK = `(date_trunc('week', observed_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')`;
+const MEAN_SERIES = `
+SELECT ${WEEK} AS start, observed_at >= $3 AS after, sum(value * weight) / sum(weight) AS value, sum(weight) AS count
+FROM observation WHERE project_id = $1 AND metric_id = $2 AND observed_at >= $4
+GROUP BY 1, 2 ORDER BY 1, 2`;
+const PCT_SERIES = `
+SELECT start, after, min(value) FILTER (WHERE cw >= $5 * tw) AS value, sum(weight) AS count
+FROM (
+  SELECT ${WEEK} AS start, observed_at >= $3 AS after, value, weight,
+         sum(weight) OVER (PARTITION BY ${WEEK}, observed_at >= $3 ORDER BY value ROWS UNBOUNDED PRECEDING) AS cw,
+         sum(weight) OVER (PARTITION BY ${WEEK}, observed_at >= $3) AS tw
+  FROM observation WHERE project_id = $1 AND metric_id = $2 AND observed_at >= $4
+) s
+GROUP BY 1, 2 ORDER BY 1, 2`;
+
+interface Point {
+  start: string;
+  phase: "BEFORE" | "AFTER";
+  value: number | null;
+  count: number;
+}
+interface KpiAnswer {
+  key: string;
+  baseline: { value: number; count: number };
+  current: { value: number; count: number };
+  series: Point[];
+}
+
+async function floorAnswer(
+  client: pg.Client,
+  k: (typeof KPIS)[number],
+  ids: { project: string; metric: string },
+  seriesFrom: Date,
+): Promise<KpiAnswer> {
+  const base = [ids.project, ids.metric, GO_LIVE.toISOString()];
+  const fig =
+    k.p === null ? await client.query(MEAN_FIGURES, base) : await client.query(PCT_FIGURES, [...base, k.p]);
+  const ser =
+    k.p === null
+      ? await client.query(MEAN_SERIES, [...base, seriesFrom.toISOString()])
+      : await client.query(PCT_SERIES, [...base, seriesFrom.toISOString(), k.p]);
+  const phase = (after: boolean) => {
+    const r = fig.rows.find((x) => x.after === after);
+    return { value: Number(r.value), count: Number(r.count) };
+  };
+  return {
+    key: k.key,
+    baseline: phase(false),
+    current: phase(true),
+    series: ser.rows.map((r) => ({
+      start: (r.start as Date).toISOString(),
+      phase: r.after ? "AFTER" : "BEFORE",
+      value: r.value === null ? null : Number(r.value),
+      count: Number(r.count),
+    })),
+  };
+}
+
+function appAnswer(kpi: any): KpiAnswer {
+  return {
+    key: kpi.metric.key,
+    baseline: kpi.baseline,
+    current: kpi.current,
+    series: kpi.series.map((p: any) => ({ ...p, start: new Date(p.start).toISOString() })),
+  };
+}
+
+const close = (a: number | null, b: number | null) =>
+  a === b || (a !== null && b !== null && Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(a), Math.abs(b)));
+
+function compare(label: string, got: KpiAnswer, want: KpiAnswer) {
+  const bad = (what: string) => {
+    throw new Error(`${label} ${want.key}: ${what} differ`);
+  };
+  for (const side of ["baseline", "current"] as const) {
+    if (!close(got[side].value, want[side].value) || got[side].count !== want[side].count) {
+      bad(`${side} (${JSON.stringify(got[side])} vs ${JSON.stringify(want[side])})`);
+    }
+  }
+  if (got.series.length !== want.series.length)
+    bad(`series lengths (${got.series.length} vs ${want.series.length})`);
+  for (const [i, p] of got.series.entries()) {
+    const q = want.series[i]!;
+    if (p.start !== q.start || p.phase !== q.phase || p.count !== q.count || !close(p.value, q.value)) {
+      bad(`series point ${i} (${JSON.stringify(p)} vs ${JSON.stringify(q)})`);
+    }
+  }
+}
+
+/** The JavaScript truth for the phase figures (weights 1): mean, or the ⌈p·n⌉-th smallest value. */
+function expected(d: Dataset, p: number | null) {
+  const half = Math.floor(d.n / 2);
+  const phase = (lo: number, hi: number) => {
+    const xs = Float64Array.from(d.value.subarray(lo, hi)).sort();
+    const n = hi - lo;
+    const value = p === null ? xs.reduce((s, x) => s + x, 0) / n : xs[Math.ceil(p * n) - 1]!;
+    return { value, count: n };
+  };
+  return { baseline: phase(0, half), current: phase(half, d.n) };
+}
+
+/** The first Monday 00:00 UTC at or after `t`: the first week the series keeps. */
+function firstWeekStart(t: Date): Date {
+  const d = new Date(Date.UTC(t.getUTCFullYear(), t.getUTCMonth(), t.getUTCDate()));
+  const back = (d.getUTCDay() + 6) % 7; // days since Monday
+  const monday = new Date(d.getTime() - back * 86_400_000);
+  return monday.getTime() >= t.getTime() ? monday : new Date(monday.getTime() + WEEK_MS);
+}
+
+interface Timing {
+  wall: number[];
+  cpu: number[];
+}
+const timing = (): Timing => ({ wall: [], cpu: [] });
+
+export async function pageBenchmark(ctx: BenchContext): Promise<Section> {
+  const started = Date.now();
+  const bench = await startBenchApp(ctx.dbUrl, CONFIG);
+  const client = new pg.Client(ctx.dbUrl);
+  try {
+    await client.connect();
+    const { rows: idRows } = await client.query(
+      `SELECT m.key, p.id::text AS project, m.id::text AS metric, k.id::text AS kpi
+       FROM kpi k JOIN project p ON p.id = k.project_id JOIN metric m ON m.id = k.metric_id WHERE p.slug = $1`,
+      [SLUG],
+    );
+    const ids = new Map(
+      idRows.map((r) => [r.key as string, r as { project: string; metric: string; kpi: string }]),
+    );
+    const data = generateDataset(ROWS);
+    for (const k of KPIS) {
+      say(`page: COPY ${fmtInt(ROWS)} observations for ${k.key}`);
+      const id = ids.get(k.key)!;
+      await copyIn(client, buildCopyChunks(data, id.project, id.metric), ROWS);
+    }
+    say("page: VACUUM ANALYZE");
+    await client.query("VACUUM ANALYZE observation");
+    await client.query("VACUUM ANALYZE observation_activity");
+    await client.query("CHECKPOINT");
+
+    const last = new Date(data.observedAt[ROWS - 1]!);
+    const from = new Date(last.getTime() - 52 * WEEK_MS);
+    const query = JSON.stringify({ query: pageQuery(from.toISOString()), variables: { slug: SLUG } });
+    const bumpAll = JSON.stringify({
+      query: RECORD_MUTATION,
+      variables: {
+        input: KPIS.map((k) => ({
+          projectSlug: SLUG,
+          metricKey: k.key,
+          observedAt: new Date(data.observedAt[0]!).toISOString(),
+          value: data.value[0],
+          weight: 1,
+          externalId: data.externalId(0),
+        })),
+      },
+    });
+    const url = bench.graphqlUrl;
+    const bump = async () => {
+      const r = await postJson(url, bumpAll);
+      if (r.recordObservations.updated !== KPIS.length)
+        throw new Error("stamp bump did not update observation 0");
+    };
+    const floorAll = async () => {
+      const out: KpiAnswer[] = [];
+      for (const k of KPIS) out.push(await floorAnswer(client, k, ids.get(k.key)!, firstWeekStart(from)));
+      return out;
+    };
+
+    // The page, cold and warm, and the floor (taking turns going first).
+    const cold = timing();
+    const warm = timing();
+    const floor = timing();
+    const loads: number[] = [];
+    let sample: any = null;
+    for (let i = 0; i < WARMUP + ITERATIONS; i++) {
+      loads.push(loadAverage());
+      await bump();
+      let c: [number, { totalMs: number }, any] | null = null;
+      let w: [number, { totalMs: number }, any] | null = null;
+      let f: [number, { totalMs: number }, KpiAnswer[]] | null = null;
+      for (const which of i % 2 === 0 ? ["app", "floor"] : ["floor", "app"]) {
+        if (which === "app") {
+          c = await measured(ctx.cpu, () => postJson(url, query));
+          w = await measured(ctx.cpu, () => postJson(url, query));
+        } else f = await measured(ctx.cpu, floorAll);
+      }
+      if (i === 0) {
+        sample = c![2];
+        const kpis = c![2].project.kpis as any[];
+        for (const k of KPIS) {
+          const got = kpis.find((x) => x.metric.key === k.key);
+          const fl = f![2].find((x) => x.key === k.key)!;
+          compare("GraphQL cold vs floor", appAnswer(got), fl);
+          compare(
+            "GraphQL warm vs floor",
+            appAnswer((w![2].project.kpis as any[]).find((x) => x.metric.key === k.key)),
+            fl,
+          );
+          const js = expected(data, k.p);
+          compare("floor vs JavaScript", { ...fl, series: [] }, { key: k.key, ...js, series: [] });
+          if (k.p !== null && (got.confidence === null || got.pValue !== null)) {
+            throw new Error(
+              `${k.key}: expected a bootstrap interval and no pValue, got ${JSON.stringify(got)}`,
+            );
+          }
+          if (k.p === null && (got.confidence === null || got.pValue === null)) {
+            throw new Error(`${k.key}: expected Welch's interval and a pValue, got ${JSON.stringify(got)}`);
+          }
+        }
+        if (c![2].project.roi.roiPct === null) throw new Error("roiPct is null");
+      }
+      if (i >= WARMUP) {
+        for (const [t, m] of [
+          [cold, c!],
+          [warm, w!],
+          [floor, f!],
+        ] as const) {
+          t.wall.push(m[0]);
+          t.cpu.push(m[1].totalMs);
+        }
+      }
+      say(
+        `page: iteration ${i + 1}${i < WARMUP ? " (warm-up)" : ""}: cold ${fmt(c![0], 0)} ms, warm ${fmt(w![0], 1)} ms, floor ${fmt(f![0], 0)} ms; load ${fmt(loads[loads.length - 1]!, 2)}`,
+      );
+    }
+
+    // The confidence interval alone, per KPI.
+    const conf: Record<
+      string,
+      { cold: number[]; bootstrap: number[]; values: number[]; compute: number[]; sampled: number }
+    > = {};
+    for (const k of KPIS) {
+      const id = ids.get(k.key)!;
+      const vars = JSON.stringify({ slug: SLUG, metric: k.key });
+      const cq = JSON.stringify({ query: confidenceQuery, variables: JSON.parse(vars) });
+      const fq = JSON.stringify({ query: figuresQuery, variables: JSON.parse(vars) });
+      const r = {
+        cold: [] as number[],
+        bootstrap: [] as number[],
+        values: [] as number[],
+        compute: [] as number[],
+        sampled: 0,
+      };
+      for (let i = 0; i < CONFIDENCE_ITERATIONS; i++) {
+        await bump();
+        const t0 = performance.now();
+        await postJson(url, cq);
+        r.cold.push(performance.now() - t0);
+        await bump();
+        await postJson(url, fq); // figures cached; the interval is not computed yet
+        const t1 = performance.now();
+        await postJson(url, cq);
+        r.bootstrap.push(performance.now() - t1);
+        if (k.p !== null) {
+          // The same two steps the engine takes, timed apart: loading the values (SQL) and the bootstrap.
+          const half = Math.floor(ROWS / 2);
+          const t2 = performance.now();
+          const values = await loadPhaseValues(
+            queryable(client),
+            {
+              projectId: id.project,
+              metricId: id.metric,
+              windows: { before: { from: null, to: GO_LIVE }, after: { from: GO_LIVE, to: null } },
+              cohort: null,
+            },
+            { before: half, after: ROWS - half },
+          );
+          const t3 = performance.now();
+          bootstrapImprovementInterval(values.before, values.after, k.p, "LOWER_IS_BETTER");
+          const t4 = performance.now();
+          r.values.push(t3 - t2);
+          r.compute.push(t4 - t3);
+          r.sampled = values.before.length + values.after.length;
+        }
+      }
+      conf[k.key] = r;
+      say(
+        `page: ${k.key} confidence: cold ${fmt(median(r.cold), 0)} ms, with figures cached ${fmt(median(r.bootstrap), 0)} ms` +
+          (k.p === null
+            ? ""
+            : ` (values ${fmt(median(r.values), 0)} ms + bootstrap ${fmt(median(r.compute), 0)} ms)`),
+      );
+    }
+    return report({ cold, warm, floor, loads, conf, sample, from, seconds: (Date.now() - started) / 1000 });
+  } finally {
+    await client.end().catch(() => undefined);
+    await bench.stop();
+  }
+}
+
+function report(r: {
+  cold: Timing;
+  warm: Timing;
+  floor: Timing;
+  loads: number[];
+  conf: Record<
+    string,
+    { cold: number[]; bootstrap: number[]; values: number[]; compute: number[]; sampled: number }
+  >;
+  sample: any;
+  from: Date;
+  seconds: number;
+}): Section {
+  const floor = median(r.floor.wall);
+  const ratio = median(r.cold.wall) / floor;
+  const range = (xs: number[]) => `${fmt(Math.min(...xs), 0)} – ${fmt(Math.max(...xs), 0)}`;
+  const t: string[] = [
+    `| | median ms | min – max ms | CPU ms, Node + PostgreSQL (median) | / floor |`,
+    "| --- | ---: | --- | ---: | ---: |",
+    `| GraphQL page, cold | ${fmt(median(r.cold.wall), 0)} | ${range(r.cold.wall)} | ${fmt(median(r.cold.cpu), 0)} | ${fmt(ratio, 2)}× |`,
+    `| GraphQL page, warm | ${fmt(median(r.warm.wall), 1)} | ${fmt(Math.min(...r.warm.wall), 1)} – ${fmt(Math.max(...r.warm.wall), 1)} | ${fmt(median(r.warm.cpu), 0)} | ${fmt(median(r.warm.wall) / floor, 3)}× |`,
+    `| raw SQL floor, sequential | ${fmt(floor, 0)} | ${range(r.floor.wall)} | ${fmt(median(r.floor.cpu), 0)} | 1× |`,
+  ];
+  const c: string[] = [
+    "| KPI | confidence alone, cold (figures + interval), ms | interval with the figures cached, ms | of which: loading the values (SQL), ms | the bootstrap itself, ms | values bootstrapped (both phases) |",
+    "| --- | ---: | ---: | ---: | ---: | ---: |",
+  ];
+  let worst = 0;
+  for (const k of KPIS) {
+    const x = r.conf[k.key]!;
+    const pct = k.p !== null;
+    if (pct) worst = Math.max(worst, median(x.cold));
+    c.push(
+      `| ${k.key} (${k.aggregation}${pct ? ", bootstrap" : ", Welch"}) | ${fmt(median(x.cold), 0)} | ${fmt(median(x.bootstrap), 0)} | ${pct ? fmt(median(x.values), 0) : "–"} | ${pct ? fmt(median(x.compute), 0) : "–"} | ${pct ? fmtInt(x.sampled) : "–"} |`,
+    );
+  }
+  const points = (r.sample.project.kpis as any[]).map((k) => k.series.length);
+  const body = `Set-up:
+
+- One project, three KPIs on three metrics (MEAN, MEDIAN, P90), ${fmtInt(ROWS)} observations each (\`bench/data.ts\`, the same rows for
+  each metric), loaded with COPY, then \`VACUUM ANALYZE\`; one ONE_TIME and one MONTHLY cost. The app runs in the bench's process.
+- Query: \`project(slug){ kpis { metric{key} baseline{value count} current{value count} improvementPct pValue confidence{low high}
+  series(bucket: WEEK, from: "${r.from.toISOString()}") { start phase value count } } roi { roiPct } }\` (\`from\` = 52 weeks before the last
+  observation; ${points.join(" / ")} series points per KPI). Cold: before each iteration observation 0 of each KPI is
+  re-recorded unchanged, which changes every KPI's stamp: figures, series and bootstrap are all recomputed. Warm: the
+  same query right after.
+- Floor (\`bench/page.ts\`), per KPI, on one pg client, one statement after another: phase value and weight (MEAN:
+  \`sum(value*weight)/sum(weight)\` plus \`count, avg, var_samp\` for Welch's t-test, one GROUP BY; MEDIAN/P90: the
+  cumulative-weight window per phase, smallest value reaching p), and the series: \`GROUP BY date_trunc('week',
+  observed_at AT TIME ZONE 'UTC'), phase\` with the same aggregation. The floor has no bootstrap (MEDIAN/P90
+  confidence) — it is an app computation, timed on its own below. ${ITERATIONS} iterations after ${WARMUP} warm-up, app and floor
+  taking turns going first.
+- Checked on the first iteration: every figure and series point of the cold and warm answers equals the floor's (values to
+  1e-9 relative, counts exactly), the floor's phase figures equal JavaScript's over the generated rows, MEDIAN/P90 have an
+  interval and no pValue, MEAN has both, roiPct is set.
+- Bootstrap: \`BOOTSTRAP_SEED\` = 0x${BOOTSTRAP_SEED.toString(16)} ("uplf", \`src/kpi/statistics/bootstrap.ts\`), ${fmtInt(BOOTSTRAP_RESAMPLES)} resamples; phases
+  above ${fmtInt(BOOTSTRAP_MAX_VALUES)} values are thinned by a hash of the observation id seeded with \`BOOTSTRAP_SAMPLE_SEED\` = ${BOOTSTRAP_SAMPLE_SEED}
+  (\`src/kpi/bootstrap-sample.ts\`). "Confidence alone, cold" = \`kpi(metricKey){ confidence{low high level} }\` after a stamp
+  change; "with the figures cached" = the same after a query of the figures alone, i.e. loading the values and
+  bootstrapping. The last two columns time those two steps directly (\`loadPhaseValues\` on a plain pg client, then
+  \`bootstrapImprovementInterval\`). Medians of ${CONFIDENCE_ITERATIONS}.
+
+${t.join("\n")}
+
+${c.join("\n")}
+
+- Page cold / raw SQL floor: **${fmt(ratio, 2)}×** (warm ${fmt(median(r.warm.wall) / floor, 3)}×; by CPU ${fmt(median(r.cold.cpu) / median(r.floor.cpu), 2)}×).
+- MEDIAN/P90 confidence at ${fmtInt(ROWS)} observations: at most ${fmt(worst, 0)} ms cold — under 1 s: ${worst < 1000 ? "met" : "NOT met"}.`;
+  return {
+    name: "page",
+    title: `Project page at ${fmtInt(ROWS)} observations per KPI (3 KPIs), GraphQL vs raw SQL`,
+    summary: `cold page ${fmt(median(r.cold.wall), 0)} ms = ${fmt(ratio, 2)}× the sequential raw SQL (${fmt(floor, 0)} ms), warm ${fmt(median(r.warm.wall), 1)} ms; bootstrap confidence ≤ ${fmt(worst, 0)} ms (target < 1 s: ${worst < 1000 ? "met" : "NOT met"})`,
+    body,
+    loads: r.loads,
+    seconds: r.seconds,
+  };
+}
