@@ -441,8 +441,8 @@ function report(r: {
   before the request is sent; a subscriber's latency = its \`next\` message's arrival time (same clock, in the worker) − T0.
   It includes the mutation, the commit's NOTIFY, the hub's 25 ms coalescing window, one recomputation, and the fan-out.
   Checked: every subscriber received every change without errors, and the pushed figures count the new observation.
-- Client workers, server and PostgreSQL share the machine's ${"2"} cores; the workers' own processing of ${fmtInt(SUBSCRIBERS)} messages is part of
-  the latencies.
+- Client workers, server and PostgreSQL share the machine's ${os.availableParallelism()} cores; the workers' own processing of ${fmtInt(SUBSCRIBERS)} messages is
+  part of the latencies (they timestamp a frame first, recognise a \`next\` by its first bytes and parse one per change).
 - Recomputations per change: counted from PostgreSQL's statistics (\`pg_stat_user_indexes.idx_scan\` of \`observation_range\`),
   since the server is another process and logs nothing per recomputation (there is no "kpi changes published" log line).
   Calibrated first: one recomputation of this KPI = ${r.scansPerRecomputation} index scans (a change with no subscribers, then a cold
