@@ -167,7 +167,11 @@ export async function collectorBenchmark(ctx: BenchContext): Promise<Section> {
           WARMUP: `http-json-${WARMUP}`,
           RUN: name,
         },
-        prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : [],
+        [
+          ...(prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : []),
+          // BENCH_COLLECTOR_NODE_FLAGS="--max-old-space-size=…": V8 flags for the Uplift children (experiments).
+          ...(process.env.BENCH_COLLECTOR_NODE_FLAGS?.split(/\s+/).filter(Boolean) ?? []),
+        ],
       );
       let pg0: ReturnType<CpuMeter["snapshot"]> | null = null;
       app.on("message", (m: any) => {

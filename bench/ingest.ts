@@ -4,7 +4,7 @@ import http from "node:http";
 import { pipeline } from "node:stream/promises";
 import type pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
-import { type CoercionTimes, measureCoercionIn } from "./coercion.js";
+import type { CoercionTimes } from "./coercion.js";
 import { measured, type Section, say } from "./common.js";
 import { type CpuDelta, loadAverage } from "./cpu.js";
 import type { Dataset } from "./data.js";
@@ -241,6 +241,8 @@ export async function ingestBenchmark(env: ObservationsEnv): Promise<{ section: 
     }
   }
   say("ingest: one 5,000-item body in-process without a database, NODE_ENV=production and development");
+  // Imported here: coercion.ts imports this module and has a top-level await (a static cycle never settles).
+  const { measureCoercionIn } = await import("./coercion.js");
   const coercion = [await measureCoercionIn("production"), await measureCoercionIn("development")];
   for (const c of coercion) {
     say(

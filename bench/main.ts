@@ -41,8 +41,13 @@ function selected(): BenchName[] {
   return args.length ? RUN_ORDER.filter((n) => args.includes(n)) : RUN_ORDER;
 }
 
-/** ingest and/or kpi, on one database and one in-process app. */
-async function observationsBenchmarks(cluster: BenchCluster, cpu: CpuMeter, names: BenchName[]) {
+/** ingest and/or kpi, on one database and one in-process app; a failed ingest leaves kpi to load its own rows. */
+async function observationsBenchmarks(
+  cluster: BenchCluster,
+  cpu: CpuMeter,
+  names: BenchName[],
+  failed: string[],
+) {
   const db = await cluster.database();
   const sections: Section[] = [];
   try {
@@ -50,11 +55,20 @@ async function observationsBenchmarks(cluster: BenchCluster, cpu: CpuMeter, name
     try {
       let meanSource: string | null = null;
       if (names.includes("ingest")) {
-        const { section, lastKind } = await ingestBenchmark(env);
-        sections.push(section);
-        meanSource = lastKind === "copy" ? "COPY" : "recordObservations";
+        try {
+          const { section, lastKind } = await ingestBenchmark(env);
+          sections.push(section);
+          meanSource = lastKind === "copy" ? "COPY" : "recordObservations";
+        } catch (e) {
+          failed.push("ingest");
+          say(`ingest failed: ${(e as Error)?.stack ?? e}`);
+          await env.admin.query("TRUNCATE observation, observation_activity");
+        }
       }
-      if (names.includes("kpi")) sections.push(await kpiBenchmark(env, meanSource));
+      if (names.includes("kpi")) {
+        say("--- kpi");
+        sections.push(await kpiBenchmark(env, meanSource));
+      }
     } finally {
       await env.stop();
     }
@@ -88,12 +102,12 @@ async function main() {
     const cpu = new CpuMeter(cluster.clusterDir);
     let observationsDone = false;
     for (const name of names) {
+      if ((name === "ingest" || name === "kpi") && observationsDone) continue;
       say(`--- ${name}`);
       try {
         if (name === "ingest" || name === "kpi") {
-          if (observationsDone) continue;
           observationsDone = true;
-          sections.push(...(await observationsBenchmarks(cluster, cpu, names)));
+          sections.push(...(await observationsBenchmarks(cluster, cpu, names, failed)));
         } else {
           const db = await cluster.database();
           try {
@@ -103,7 +117,11 @@ async function main() {
           }
         }
       } catch (e) {
-        failed.push(name);
+        failed.push(
+          name === "ingest" || name === "kpi"
+            ? names.filter((n) => n === "ingest" || n === "kpi").join("/")
+            : name,
+        );
         say(`${name} failed: ${(e as Error)?.stack ?? e}`);
       }
     }
