@@ -313,7 +313,7 @@ function report(runs: Run[], seconds: number): Section {
     generated
       ? `- Runner and store alone (bench-generated, same rows, no HTTP or JSON): ${fmtInt(generated.rowsPerSecond)} records/s, ${fmt((generated.rowsPerSecond / copyRate) * 100)} % of COPY.`
       : "",
-    `- Peak RSS of this process while streaming: ${bySize.map((r) => `${fmtInt(r.rows)} → ${mb(r.memory!.rss)} MB`).join(", ")} (sampled every 100 ms; the kernel's own peaks: ${bySize.map((r) => `${mb(r.memory!.kernelPeakRss)} MB`).join(", ")}). Peak heap used: ${bySize.map((r) => `${mb(r.memory!.heapUsed)} MB`).join(", ")}.`,
+    `- Peak RSS of the Uplift process while streaming: ${bySize.map((r) => `${fmtInt(r.rows)} → ${mb(r.memory!.rss)} MB`).join(", ")} (sampled every 100 ms; the kernel's own peaks: ${bySize.map((r) => `${mb(r.memory!.kernelPeakRss)} MB`).join(", ")}). Peak heap used: ${bySize.map((r) => `${mb(r.memory!.heapUsed)} MB`).join(", ")}.`,
     `- Heap right after full GCs (the live set; a leak would grow with the records): at most ${bySize.map((r) => `${mb(liveMax(r))} MB`).join(", ")} at ${bySize.map((r) => fmtInt(r.rows)).join(", ")} records.`,
     `- Memory flat (live heap after full GCs at ${fmtInt(withGc[withGc.length - 1]?.rows ?? ROWS)} within 16 MB of that at ${fmtInt(withGc[0]?.rows ?? SIZES[0]!)}: ${growth >= 0 ? "+" : ""}${mb(growth)} MB): ${flat ? "yes" : "NO"}; peak RSS under 300 MB at every size (highest ${mb(peakRss)} MB): ${under ? "met" : "NOT met"}.`,
   ].filter(Boolean);
