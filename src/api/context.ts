@@ -1,5 +1,6 @@
 import DataLoader from "dataloader";
 import type { DataSource } from "typeorm";
+import { OPEN_PRINCIPAL, type Principal } from "../auth/principal.js";
 import type { CostRow } from "../db/entities/cost.js";
 import type { StageChangeRow } from "../db/entities/stage-change.js";
 import type { KpiEngine } from "../kpi/engine.js";
@@ -30,6 +31,8 @@ export interface Loaders {
 
 export interface Context extends AppServices {
   loaders: Loaders;
+  /** Who is asking (src/auth/principal.ts). */
+  principal: Principal;
 }
 
 function byKey<V>(load: (keys: readonly string[]) => Promise<Map<string, V>>, empty: () => V) {
@@ -60,6 +63,6 @@ export function createLoaders(s: AppServices): Loaders {
   };
 }
 
-export function createContext(s: AppServices): Context {
-  return { ...s, loaders: createLoaders(s) };
+export function createContext(s: AppServices, principal: Principal = OPEN_PRINCIPAL): Context {
+  return { ...s, loaders: createLoaders(s), principal };
 }
