@@ -2,6 +2,7 @@ import { EventEmitter } from "node:events";
 import type { DataSource, EntityManager } from "typeorm";
 import { hashSecret, newSecret } from "../auth/keys.js";
 import type { Role } from "../auth/principal.js";
+import { returnedRows } from "../db/returning.js";
 import { SLUG_PATTERN } from "../domain/rules.js";
 import { BadInputError, ConflictError, type InputProblem } from "../errors.js";
 
@@ -77,9 +78,11 @@ export async function createApiKey(
 
 /** False when no key in force has that name. */
 export async function revokeApiKey(ds: DataSource, name: string): Promise<boolean> {
-  const rows = await ds.query(
-    `UPDATE api_key SET revoked_at = now() WHERE name = $1 AND revoked_at IS NULL RETURNING id`,
-    [name],
+  const rows = returnedRows(
+    await ds.query(
+      `UPDATE api_key SET revoked_at = now() WHERE name = $1 AND revoked_at IS NULL RETURNING id`,
+      [name],
+    ),
   );
   apiKeyChanges.emit("changed");
   if (rows.length) apiKeyChanges.emit("revoked", name);
