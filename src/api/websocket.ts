@@ -63,7 +63,8 @@ function documentCache(schema: GraphQLSchema, maxQueryDepth: number) {
  * hub (src/live/hub.ts) hands the same event object to all subscribers of a KPI; executing the selection
  * set for each of 10,000 of them cost ~50 µs apiece and most of the garbage of a fan-out (bench/RESULTS.md,
  * "subscribers"). Sharing is sound because nothing a resolver returns depends on the connection: a context
- * holds the process's shared services and per-operation loaders, and there is no per-user data.
+ * holds the process's shared services and per-operation loaders, and the only per-key difference, a key's
+ * project scope, decides which events reach a subscriber (the hub filters them), not what they contain.
  */
 function sharedSubscribe() {
   const executions = new WeakMap<object, Map<string, ReturnType<typeof execute>>>();

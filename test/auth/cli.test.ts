@@ -12,7 +12,7 @@ import { createLogger } from "../../src/log.js";
 import { PROJECT_ROOT } from "../../src/paths.js";
 import { writeConfig } from "../helpers/app.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
-import { spawnUplift } from "../helpers/process.js";
+import { postgresProcessesUsing, spawnUplift } from "../helpers/process.js";
 import { until } from "./helpers.js";
 
 // `npm run keys`: create (the secret printed once, on stdout alone), list, revoke; against DATABASE_URL
@@ -141,6 +141,13 @@ describe("npm run keys next to a running server on the embedded database", () =>
       const secret = created.stdout.trim();
       await until(async () => (await status(url, null)) === 401, "auth to turn on", KEY_CACHE_MS * 4);
       expect(await status(url, secret)).toBe(200);
+      p.child.kill("SIGTERM");
+      expect((await p.exited).code).toBe(0);
+      // With no server running, the command starts the embedded database itself, and stops it again.
+      const listed = await keys(["list"], { UPLIFT_DATA_DIR: path.join(dir, "data") });
+      expect(listed.code).toBe(0);
+      expect(listed.stdout).toMatch(/\nops +admin +\* /);
+      expect(postgresProcessesUsing(dir)).toEqual([]);
     } finally {
       p.child.kill("SIGTERM");
       await p.exited;
