@@ -1,5 +1,7 @@
 import { buildUpliftSchema } from "./api/schema.js";
 import { createServer, type UpliftServer } from "./api/server.js";
+import { Access } from "./auth/authenticate.js";
+import { checkStartup } from "./auth/mode.js";
 import { resolveInstances } from "./collect/instances.js";
 import { ownerId } from "./collect/runs.js";
 import { CollectorService } from "./collect/service.js";
@@ -38,7 +40,9 @@ export async function startApp(env: Env, log: Logger, opts: AppOptions): Promise
   log.info("configuration loaded", { file, demo });
 
   const db = await openDatabase(env, log);
+  const access = new Access(db.ds, env.auth, log);
   try {
+    checkStartup(env.auth, await access.start(), env.host); // open mode only on a loopback HOST
     await applyConfig(db.ds, config, file);
     const instances = await resolveInstances(db.ds, config, opts.registry, file);
     const engine = new KpiEngine(db.ds);
@@ -63,6 +67,7 @@ export async function startApp(env: Env, log: Logger, opts: AppOptions): Promise
       maxBodyBytes: env.maxBodyBytes,
       maxQueryDepth: env.maxQueryDepth,
       ws: env.ws,
+      access,
     });
     const port = await server.listen(env.port, env.host);
     if (env.scheduler) await collectors.startScheduler();
@@ -83,6 +88,7 @@ export async function startApp(env: Env, log: Logger, opts: AppOptions): Promise
           await collectors.stop();
           log.debug("collectors stopped");
           await server.close();
+          access.close();
           log.debug("server closed");
           await events.stop();
           log.debug("change listener stopped");
@@ -93,6 +99,7 @@ export async function startApp(env: Env, log: Logger, opts: AppOptions): Promise
       },
     };
   } catch (e) {
+    access.close();
     await db.close();
     throw e;
   }

@@ -32,6 +32,8 @@ export class BadInputError extends Error {
 export class NotFoundError extends Error {
   override name = "NotFoundError";
   readonly code = "NOT_FOUND";
+  /** graphql-js copies an original error's extensions: the code then reaches WebSocket clients too. */
+  readonly extensions = { code: "NOT_FOUND" };
 }
 
 export class ConflictError extends Error {
@@ -39,8 +41,20 @@ export class ConflictError extends Error {
   readonly code = "CONFLICT";
 }
 
-export type TypedError = BadInputError | NotFoundError | ConflictError;
+/** The credential is valid but its role or project scope does not allow the operation. */
+export class ForbiddenError extends Error {
+  override name = "ForbiddenError";
+  readonly code = "FORBIDDEN";
+  readonly extensions = { code: "FORBIDDEN" };
+}
+
+export type TypedError = BadInputError | NotFoundError | ConflictError | ForbiddenError;
 
 export function isTypedError(e: unknown): e is TypedError {
-  return e instanceof BadInputError || e instanceof NotFoundError || e instanceof ConflictError;
+  return (
+    e instanceof BadInputError ||
+    e instanceof NotFoundError ||
+    e instanceof ConflictError ||
+    e instanceof ForbiddenError
+  );
 }

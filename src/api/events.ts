@@ -12,10 +12,14 @@ export interface ChangeScope {
 export interface KpiFilter {
   projectSlug?: string | null;
   metricKey?: string | null;
+  /** The subscriber's project scope (null: every project). */
+  projects?: readonly string[] | null;
 }
 
 export interface RunFilter {
   collector?: string | null;
+  /** Collectors of the subscriber's project scope (null: every collector). */
+  collectors?: ReadonlySet<string> | null;
 }
 
 /** A recomputed KPI, ready for every subscriber (computed once). */

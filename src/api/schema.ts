@@ -2,7 +2,9 @@ import "reflect-metadata";
 import fs from "node:fs";
 import { type GraphQLSchema, lexicographicSortSchema, printSchema } from "graphql";
 import { buildSchema } from "type-graphql";
+import { applyAccessRules } from "../auth/operations.js";
 import { BadInputError, type InputProblem } from "../errors.js";
+import { ApiKeyResolver } from "./resolvers/api-key.js";
 import { CollectorResolver } from "./resolvers/collector.js";
 import { CostResolver } from "./resolvers/cost.js";
 import { KpiResolver } from "./resolvers/kpi.js";
@@ -20,6 +22,7 @@ export const resolvers = [
   CostResolver,
   PortfolioResolver,
   CollectorResolver,
+  ApiKeyResolver,
 ] as const;
 
 export async function buildUpliftSchema(): Promise<GraphQLSchema> {
@@ -49,6 +52,7 @@ export async function buildUpliftSchema(): Promise<GraphQLSchema> {
       };
     }
   }
+  applyAccessRules(schema); // outermost: FORBIDDEN before any validation of the arguments
   return schema;
 }
 

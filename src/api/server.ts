@@ -5,6 +5,7 @@ import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHt
 import { expressMiddleware } from "@as-integrations/express5";
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { GraphQLSchema } from "graphql";
+import type { Access } from "../auth/authenticate.js";
 import type { WsLimits } from "../config/env.js";
 import { dashboardRouter } from "../dashboard/route.js";
 import { migrationsApplied } from "../db/migrate.js";
@@ -19,6 +20,8 @@ export interface ServerOptions {
   maxBodyBytes: number;
   maxQueryDepth: number;
   ws: WsLimits;
+  /** Credentials, roles and the browser-safety checks (src/auth/). */
+  access: Access;
 }
 
 export interface UpliftServer {
@@ -55,10 +58,13 @@ export async function createServer(
   app.disable("x-powered-by");
   const httpServer = http.createServer(app);
 
-  const subscriptions = attachSubscriptions(httpServer, schema, services, {
-    ...opts.ws,
-    maxQueryDepth: opts.maxQueryDepth,
-  });
+  const subscriptions = attachSubscriptions(
+    httpServer,
+    schema,
+    services,
+    { ...opts.ws, maxQueryDepth: opts.maxQueryDepth },
+    opts.access,
+  );
 
   const apollo = new ApolloServer<Context>({
     schema,
@@ -100,10 +106,13 @@ export async function createServer(
     }
   });
 
+  // Every route below needs a credential when auth is on (401 otherwise) and sets res.locals.principal.
+  app.use(opts.access.http());
+
   app.use(
     "/graphql",
     express.json({ limit: opts.maxBodyBytes }),
-    expressMiddleware(apollo, { context: async () => createContext(services) }),
+    expressMiddleware(apollo, { context: async ({ res }) => createContext(services, res.locals.principal) }),
   );
 
   app.use(dashboardRouter());

@@ -13,6 +13,8 @@ import {
 } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
 import { type WebSocket, WebSocketServer } from "ws";
+import type { Access } from "../auth/authenticate.js";
+import type { Principal } from "../auth/principal.js";
 import type { WsLimits } from "../config/env.js";
 import { log } from "../log.js";
 import { type AppServices, createContext } from "./context.js";
@@ -22,6 +24,9 @@ interface Tracked extends WebSocket {
   alive?: boolean;
   subscriptions?: number;
 }
+
+/** Never used: onConnect sets every socket's principal before any operation; this one sees nothing. */
+const NOBODY: Principal = Object.freeze({ actor: "anonymous", role: "reader", projects: [] });
 
 export interface SubscriptionServer {
   clientCount(): number;
@@ -58,7 +63,8 @@ function documentCache(schema: GraphQLSchema, maxQueryDepth: number) {
  * hub (src/live/hub.ts) hands the same event object to all subscribers of a KPI; executing the selection
  * set for each of 10,000 of them cost ~50 µs apiece and most of the garbage of a fan-out (bench/RESULTS.md,
  * "subscribers"). Sharing is sound because nothing a resolver returns depends on the connection: a context
- * holds the process's shared services and per-operation loaders, and there is no per-user data.
+ * holds the process's shared services and per-operation loaders, and the only per-key difference, a key's
+ * project scope, decides which events reach a subscriber (the hub filters them), not what they contain.
  */
 function sharedSubscribe() {
   const executions = new WeakMap<object, Map<string, ReturnType<typeof execute>>>();
@@ -143,24 +149,55 @@ export function attachSubscriptions(
   schema: GraphQLSchema,
   services: AppServices,
   limits: WsLimits & { maxQueryDepth: number },
+  access: Access,
 ): SubscriptionServer {
   const wss = new WebSocketServer({
     server: httpServer,
     path: "/graphql",
     maxPayload: 1024 * 1024,
-    verifyClient: (_info, done) => {
-      if (wss.clients.size >= limits.maxConnections) done(false, 503, "too many WebSocket connections");
-      else done(true);
+    verifyClient: (info, done) => {
+      if (wss.clients.size >= limits.maxConnections)
+        return done(false, 503, "too many WebSocket connections");
+      // Foreign Origin, or a non-loopback Host while open: HTTP 403 (src/auth/origin.ts).
+      access.upgradeRefusal(info.req).then(
+        (refusal) => (refusal ? done(false, 403, refusal) : done(true)),
+        () => done(false, 503, "cannot check the request"),
+      );
     },
   });
   const prepared = documentCache(schema, limits.maxQueryDepth);
-  const cleanup = useServer<Record<string, unknown>, { socket: Tracked }>(
+  const cleanup = useServer<Record<string, unknown>, { socket: Tracked; principal: Principal }>(
     {
       schema,
-      context: () => createContext(services),
+      context: (ctx) => createContext(services, ctx.extra.principal ?? NOBODY),
       subscribe: sharedSubscribe(),
-      onSubscribe: (ctx, _id, payload) => {
+      // The credential of connection_init (or of the upgrade request): 4401 without a valid one.
+      onConnect: async (ctx) => {
+        const id = await access.identifySocket(ctx.connectionParams, ctx.extra.request);
+        if ("refused" in id) {
+          ctx.extra.socket.close(
+            4401,
+            id.refused === "missing" ? "Unauthorized: API key required" : "Unauthorized: invalid API key",
+          );
+          return false;
+        }
+        ctx.extra.principal = id.principal;
         const socket = ctx.extra.socket;
+        const unwatch = access.watchSocket(id.principal.actor, () =>
+          socket.close(4403, "Forbidden: API key revoked"),
+        );
+        socket.once("close", unwatch);
+        return true;
+      },
+      onSubscribe: async (ctx, _id, payload) => {
+        const socket = ctx.extra.socket;
+        // A key revoked since the connection opened (by the CLI or another replica) gets no new subscriptions.
+        if ("refused" in (await access.identifySocket(ctx.connectionParams, ctx.extra.request))) {
+          socket.close(4403, "Forbidden: API key revoked");
+          return [
+            new GraphQLError("the API key is no longer valid", { extensions: { code: "UNAUTHENTICATED" } }),
+          ];
+        }
         socket.subscriptions = (socket.subscriptions ?? 0) + 1;
         if (socket.subscriptions > limits.maxSubscriptionsPerConnection) {
           socket.subscriptions--;

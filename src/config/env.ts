@@ -1,4 +1,5 @@
 import path from "node:path";
+import { type AuthSettings, readAuthSettings } from "../auth/mode.js";
 
 // Every environment variable Uplift reads, validated once at start-up. README "Environment variables".
 export interface Env {
@@ -17,6 +18,8 @@ export interface Env {
   poolSize: number;
   /** WebSocket (subscription) limits. */
   ws: WsLimits;
+  /** Access control: admin token, UPLIFT_AUTH, allowed origins (src/auth/mode.ts). */
+  auth: AuthSettings;
 }
 
 export interface WsLimits {
@@ -56,11 +59,12 @@ export function readEnv(e: NodeJS.ProcessEnv = process.env): Env {
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     throw new EnvError("DATABASE_URL: expected a postgres:// or postgresql:// URL");
   }
+  const host = e.HOST?.trim() || "127.0.0.1";
   return {
     databaseUrl,
     dataDir: path.resolve(e.UPLIFT_DATA_DIR?.trim() || ".uplift"),
     port: int("PORT", e.PORT, 4000, 0, 65535),
-    host: e.HOST?.trim() || "127.0.0.1",
+    host,
     configPath: e.UPLIFT_CONFIG?.trim() || null,
     scheduler: onOff("UPLIFT_SCHEDULER", e.UPLIFT_SCHEDULER, true),
     introspection: onOff("UPLIFT_INTROSPECTION", e.UPLIFT_INTROSPECTION, true),
@@ -85,5 +89,6 @@ export function readEnv(e: NodeJS.ProcessEnv = process.env): Env {
         1024 ** 3,
       ),
     },
+    auth: readAuthSettings(e, host),
   };
 }

@@ -21,6 +21,8 @@ const REFRESH_MAX_WAIT_MS = 1500; // …but never later than this after the firs
 const FLASH_MS = 1500;
 const LOAD_RETRY_MS = 5000;
 const WS_FALLBACK_MS = 1500; // load over HTTP even when the WebSocket does not come up
+/** The reader key, when the server requires one: for this tab only, never in localStorage or a cookie. */
+const KEY_STORAGE = "uplift.apiKey";
 
 // ---------------------------------------------------------------- formatting (the browser's locale)
 
@@ -371,14 +373,67 @@ function cardOf(slug) {
   return document.querySelector(`[data-project="${CSS.escape(slug)}"]`);
 }
 
+// ---------------------------------------------------------------- API key (auth on)
+
+let apiKey = sessionStorage.getItem(KEY_STORAGE);
+/** Set while the page waits for a key: no retries until one is given. */
+let waitingForKey = false;
+
+class KeyNeeded extends Error {}
+
+function authorization() {
+  return apiKey ? { authorization: `Bearer ${apiKey}` } : {};
+}
+
+/** Shows the key form; `problem` says why the last key was refused. */
+function askForKey(problem) {
+  waitingForKey = true;
+  setConnection("offline", "API key needed");
+  const state = $("#load-state");
+  state.hidden = false;
+  state.dataset.error = "true";
+  state.textContent = "Enter an API key to see the figures.";
+  const form = $("#key-form");
+  form.hidden = false;
+  $("#key-problem").textContent = problem ?? "";
+  $("#key-input").focus();
+}
+
+function onKeyGiven(event) {
+  event.preventDefault();
+  const value = $("#key-input").value.trim();
+  if (!value) return;
+  apiKey = value;
+  sessionStorage.setItem(KEY_STORAGE, value);
+  $("#key-input").value = "";
+  $("#key-form").hidden = true;
+  waitingForKey = false;
+  $("#load-state").textContent = "Loading…";
+  // A new connection, so that connection_init carries the key; it loads everything once connected.
+  client?.dispose();
+  client = connect();
+}
+
+/** A refused key is forgotten, so that a reload asks again instead of failing again. */
+function keyRefused(problem) {
+  if (apiKey) sessionStorage.removeItem(KEY_STORAGE);
+  const hadKey = Boolean(apiKey);
+  apiKey = null;
+  askForKey(hadKey ? problem : null);
+}
+
 // ---------------------------------------------------------------- GraphQL over HTTP
 
 async function gql(query, variables) {
   const res = await fetch("/graphql", {
     method: "POST",
-    headers: { "content-type": "application/json", accept: "application/json" },
+    headers: { "content-type": "application/json", accept: "application/json", ...authorization() },
     body: JSON.stringify({ query, variables }),
   });
+  if (res.status === 401) {
+    keyRefused("That key was not accepted (unknown or revoked).");
+    throw new KeyNeeded("an API key is needed");
+  }
   let body = null;
   try {
     body = await res.json();
@@ -410,6 +465,7 @@ function loadAll() {
         // The query may have run before these events' commits: put them back (older ones are ignored).
         for (const kpi of early.splice(0)) applyKpi(kpi, false);
       } catch (e) {
+        if (e instanceof KeyNeeded) break; // the key form is showing; no retry until a key is given
         const state = $("#load-state");
         state.hidden = false;
         state.dataset.error = "true";
@@ -511,14 +567,19 @@ function connect() {
   const client = createClient({
     url: url.href,
     lazy: false,
-    // Reconnect for as long as the page is open, backing off to at most ~15 s between attempts.
+    // The key travels in connection_init (browsers cannot set headers on a WebSocket).
+    connectionParams: () => authorization(),
+    // Reconnect for as long as the page is open, backing off to at most ~15 s between attempts; but not
+    // with a refused key (4401 no or invalid key, 4403 revoked): the page asks for another one.
     retryAttempts: Number.MAX_SAFE_INTEGER,
-    shouldRetry: () => true,
+    shouldRetry: (e) => !(e?.code === 4401 || e?.code === 4403),
     retryWait: (retries) =>
       new Promise((resolve) =>
         setTimeout(resolve, Math.min(1000 * 2 ** Math.min(retries, 4), 15_000) * (0.5 + Math.random() / 2)),
       ),
-    onNonLazyError: () => setConnection("offline", "Offline"),
+    onNonLazyError: () => {
+      if (!waitingForKey) setConnection("offline", "Offline");
+    },
     on: {
       connecting: (isRetry) => {
         if (everConnected || isRetry) setConnection("reconnecting", "Reconnecting…");
@@ -530,8 +591,12 @@ function connect() {
         everConnected = true;
         loadAll();
       },
-      closed: () => {
-        if (everConnected) setConnection("reconnecting", "Reconnecting…");
+      closed: (e) => {
+        if (e?.code === 4401 || e?.code === 4403) {
+          keyRefused(
+            e.code === 4403 ? "That key was revoked." : "That key was not accepted (unknown or revoked).",
+          );
+        } else if (everConnected) setConnection("reconnecting", "Reconnecting…");
       },
     },
   });
@@ -543,6 +608,7 @@ function connect() {
         else if (result.errors) console.warn("kpiUpdated errors", result.errors);
       },
       error: (e) => {
+        if (waitingForKey) return; // the socket was refused for its key: the form is showing
         console.warn("kpiUpdated ended with an error", e);
         setConnection("offline", "Live updates stopped; reload the page");
       },
@@ -552,8 +618,9 @@ function connect() {
   return client;
 }
 
-connect();
+$("#key-form").addEventListener("submit", onKeyGiven);
+let client = connect();
 // Without a WebSocket (a proxy that refuses upgrades) the page still shows the figures, just not live.
 setTimeout(() => {
-  if (!loaded && !loading) loadAll();
+  if (!loaded && !loading && !waitingForKey) loadAll();
 }, WS_FALLBACK_MS);

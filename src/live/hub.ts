@@ -114,7 +114,9 @@ export class LiveHub implements Events {
       const run = reviveRun(payload);
       if (!run) return;
       for (const s of this.runSubs) {
-        if (!s.filter.collector || s.filter.collector === run.collector) s.box.put(run.id, run);
+        const { collector, collectors } = s.filter;
+        if ((!collector || collector === run.collector) && (!collectors || collectors.has(run.collector)))
+          s.box.put(run.id, run);
       }
       return;
     }
@@ -159,7 +161,9 @@ export class LiveHub implements Events {
       ],
     );
     const matches = (f: KpiFilter, r: { projectSlug: string; metricKey: string }) =>
-      (!f.projectSlug || f.projectSlug === r.projectSlug) && (!f.metricKey || f.metricKey === r.metricKey);
+      (!f.projectSlug || f.projectSlug === r.projectSlug) &&
+      (!f.metricKey || f.metricKey === r.metricKey) &&
+      (!f.projects || f.projects.includes(r.projectSlug));
     const wanted = rows.filter((r) => [...this.kpiSubs].some((s) => matches(s.filter, r)));
     if (!wanted.length) return;
     // Each KPI is recomputed once here, whatever the number of its subscribers.

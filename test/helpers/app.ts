@@ -29,7 +29,12 @@ export function writeConfig(yaml: string): string {
 
 /** Starts the whole app in-process on a fresh database and a free port. */
 export async function startTestApp(
-  opts: { config?: string; env?: Record<string, string> } & Partial<AppOptions> = {},
+  opts: {
+    config?: string;
+    env?: Record<string, string>;
+    /** Sent as `Authorization: Bearer <token>` by gql(); start with auth on by giving UPLIFT_ADMIN_TOKEN in env. */
+    token?: string;
+  } & Partial<AppOptions> = {},
 ): Promise<TestApp> {
   const db = await createTestDatabase();
   const configFile = writeConfig(opts.config ?? "metrics: []\n");
@@ -53,7 +58,10 @@ export async function startTestApp(
     async gql(query, variables) {
       const res = await fetch(`${url}/graphql`, {
         method: "POST",
-        headers: { "content-type": "application/json" },
+        headers: {
+          "content-type": "application/json",
+          ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
+        },
         body: JSON.stringify({ query, variables }),
       });
       return { status: res.status, body: (await res.json()) as any };

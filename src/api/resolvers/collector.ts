@@ -1,4 +1,5 @@
 import { Arg, Ctx, Int, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
+import { canSeeProject } from "../../auth/roles.js";
 import { BadInputError } from "../../errors.js";
 import type { Context } from "../context.js";
 import { CollectorRunType, CollectorType } from "../types/collector.js";
@@ -8,19 +9,25 @@ export const MAX_RUNS_LIMIT = 1000;
 @Resolver()
 export class CollectorResolver {
   @Query(() => [CollectorType])
-  collectors(@Ctx() ctx: Context): Promise<CollectorType[]> {
-    return ctx.collectors.list();
+  async collectors(@Ctx() ctx: Context): Promise<CollectorType[]> {
+    return (await ctx.collectors.list()).filter((c) => canSeeProject(ctx.principal, c.projectSlug));
   }
 
   @Query(() => [CollectorRunType])
-  collectorRuns(
+  async collectorRuns(
     @Ctx() ctx: Context,
     @Arg("collector", () => String, { nullable: true }) collector?: string | null,
     @Arg("limit", () => Int, { nullable: true, defaultValue: 50 }) limit?: number | null,
   ): Promise<CollectorRunType[]> {
     const n = limit ?? 50;
     if (n < 1 || n > MAX_RUNS_LIMIT) throw BadInputError.one("limit", `must be from 1 to ${MAX_RUNS_LIMIT}`);
-    return ctx.collectors.runs(collector ?? null, n);
+    if (ctx.principal.projects === null || collector) return ctx.collectors.runs(collector ?? null, n);
+    // A key scoped to projects: the newest runs of the collectors of those projects.
+    const visible = (await ctx.collectors.list()).filter((c) => canSeeProject(ctx.principal, c.projectSlug));
+    const runs = (await Promise.all(visible.map((c) => ctx.collectors.runs(c.name, n)))).flat();
+    return runs
+      .sort((a, b) => b.startedAt.getTime() - a.startedAt.getTime() || Number(b.id) - Number(a.id))
+      .slice(0, n);
   }
 
   @Mutation(() => CollectorRunType)
@@ -29,8 +36,18 @@ export class CollectorResolver {
   }
 
   @Subscription(() => CollectorRunType, {
-    subscribe: ({ args, context }) =>
-      (context as Context).events.subscribeRuns({ collector: args.collector }),
+    subscribe: async ({ args, context }) => {
+      const ctx = context as Context;
+      const collectors =
+        ctx.principal.projects === null
+          ? null
+          : new Set(
+              (await ctx.collectors.list())
+                .filter((c) => canSeeProject(ctx.principal, c.projectSlug))
+                .map((c) => c.name),
+            );
+      return ctx.events.subscribeRuns({ collector: args.collector, collectors });
+    },
   })
   collectorRunFinished(
     @Root() run: CollectorRunType,

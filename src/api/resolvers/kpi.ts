@@ -97,7 +97,11 @@ export class KpiResolver {
   @Subscription(() => KpiType, {
     description: "The recomputed KPI, after every committed change that affects it.",
     subscribe: ({ args, context }) =>
-      (context as Context).events.subscribeKpis({ projectSlug: args.projectSlug, metricKey: args.metricKey }),
+      (context as Context).events.subscribeKpis({
+        projectSlug: args.projectSlug,
+        metricKey: args.metricKey,
+        projects: (context as Context).principal.projects,
+      }),
   })
   kpiUpdated(
     @Root() event: KpiEvent,

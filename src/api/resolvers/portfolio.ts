@@ -1,4 +1,5 @@
 import { Arg, Ctx, FieldResolver, Float, Int, Query, Resolver, Root } from "type-graphql";
+import { canSeeProject } from "../../auth/roles.js";
 import type { ProjectRow } from "../../db/entities/project.js";
 import { BadInputError } from "../../errors.js";
 import { isStalledPilot, portfolioFigures } from "../../kpi/portfolio.js";
@@ -17,7 +18,8 @@ export class PortfolioResolver {
   @Query(() => PortfolioType)
   async portfolio(@Ctx() ctx: Context): Promise<PortfolioRoot> {
     const now = new Date();
-    const projects = await listProjects(ctx.ds);
+    // A key scoped to projects gets the portfolio of those projects alone.
+    const projects = (await listProjects(ctx.ds)).filter((p) => canSeeProject(ctx.principal, p.slug));
     const histories = await ctx.loaders.stageHistory.loadMany(projects.map((p) => String(p.id)));
     const map = new Map(
       projects.map((p, i) => [String(p.id), histories[i] instanceof Error ? [] : (histories[i] as never)]),

@@ -1,4 +1,5 @@
 import { Arg, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Root } from "type-graphql";
+import { canSeeProject } from "../../auth/roles.js";
 import type { ProjectRow, ProjectStage } from "../../db/entities/project.js";
 import { BadInputError } from "../../errors.js";
 import { computeRoi } from "../../kpi/roi.js";
@@ -26,7 +27,7 @@ export class ProjectResolver {
     @Ctx() ctx: Context,
     @Arg("stage", () => ProjectStageEnum, { nullable: true }) stage?: ProjectStage | null,
   ): Promise<ProjectRow[]> {
-    return listProjects(ctx.ds, stage);
+    return listProjects(ctx.ds, stage).then((all) => all.filter((p) => canSeeProject(ctx.principal, p.slug)));
   }
 
   @Query(() => ProjectType, { nullable: true })
