@@ -1,5 +1,6 @@
 // Every migration, in order. Listed explicitly (no glob): works the same under tsx, vitest and compiled JS.
 import { InitialSchema1764400000000 } from "./1764400000000-InitialSchema.js";
 import { CollectorRuns1764500000000 } from "./1764500000000-CollectorRuns.js";
+import { Governance1764800000000 } from "./1764800000000-Governance.js";
 
-export const migrations = [InitialSchema1764400000000, CollectorRuns1764500000000];
+export const migrations = [InitialSchema1764400000000, CollectorRuns1764500000000, Governance1764800000000];
