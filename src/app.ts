@@ -8,6 +8,7 @@ import { applyConfig } from "./config/apply.js";
 import type { Env } from "./config/env.js";
 import { loadConfigFile, resolveConfigPath, type UpliftConfig } from "./config/file.js";
 import { type Database, openDatabase } from "./db/database.js";
+import { AlertService, type AlertServiceOptions } from "./governance/alerts/service.js";
 import { KpiEngine } from "./kpi/engine.js";
 import { LiveHub } from "./live/hub.js";
 import type { Logger } from "./log.js";
@@ -20,6 +21,7 @@ export interface App {
   server: UpliftServer;
   collectors: CollectorService;
   events: LiveHub;
+  alerts: AlertService;
   stop(): Promise<void>;
 }
 
@@ -28,6 +30,8 @@ export interface AppOptions {
   registry: CollectorRegistry;
   /** Passed to the collector service (tests shorten leases and batch sizes). */
   collectorOptions?: ConstructorParameters<typeof CollectorService>[2];
+  /** Alert evaluation and webhook delivery (tests inject the clock and drive the timers). */
+  alertOptions?: AlertServiceOptions;
 }
 
 /** The whole process: configuration → database → migrations → configuration upsert → API. */
@@ -44,6 +48,13 @@ export async function startApp(env: Env, log: Logger, opts: AppOptions): Promise
     const engine = new KpiEngine(db.ds);
     const events = new LiveHub(db.ds, engine, db.url, log);
     await events.start();
+    const alerts = new AlertService(
+      db.ds,
+      engine,
+      events,
+      log.child({ component: "alerts" }),
+      opts.alertOptions,
+    );
     const collectors = new CollectorService(
       { ds: db.ds, log, events, owner: ownerId() },
       instances,
@@ -56,6 +67,7 @@ export async function startApp(env: Env, log: Logger, opts: AppOptions): Promise
       currency: config.currency,
       events,
       collectors,
+      alerts,
     };
     const schema = await buildUpliftSchema();
     const server = await createServer(schema, services, {
@@ -65,6 +77,7 @@ export async function startApp(env: Env, log: Logger, opts: AppOptions): Promise
       ws: env.ws,
     });
     const port = await server.listen(env.port, env.host);
+    alerts.start();
     if (env.scheduler) await collectors.startScheduler();
     const host = env.host.includes(":") ? `[${env.host}]` : env.host;
     log.info("Uplift is serving", { graphql: `http://${host}:${port}/graphql` });
@@ -77,6 +90,7 @@ export async function startApp(env: Env, log: Logger, opts: AppOptions): Promise
       server,
       collectors,
       events,
+      alerts,
       stop() {
         // Stop taking work, cancel runs (they keep what they committed), drain requests, close the database.
         stopping ??= (async () => {
@@ -84,6 +98,8 @@ export async function startApp(env: Env, log: Logger, opts: AppOptions): Promise
           log.debug("collectors stopped");
           await server.close();
           log.debug("server closed");
+          await alerts.stop();
+          log.debug("alerts stopped");
           await events.stop();
           log.debug("change listener stopped");
           await db.close();

@@ -5,6 +5,12 @@ import { buildSchema } from "type-graphql";
 import { BadInputError, type InputProblem } from "../errors.js";
 import { CollectorResolver } from "./resolvers/collector.js";
 import { CostResolver } from "./resolvers/cost.js";
+import {
+  GovernanceResolver,
+  KpiGovernanceResolver,
+  PortfolioGovernanceResolver,
+  ProjectGovernanceResolver,
+} from "./resolvers/governance.js";
 import { KpiResolver } from "./resolvers/kpi.js";
 import { MetricResolver } from "./resolvers/metric.js";
 import { ObservationResolver } from "./resolvers/observation.js";
@@ -20,6 +26,10 @@ export const resolvers = [
   CostResolver,
   PortfolioResolver,
   CollectorResolver,
+  GovernanceResolver,
+  KpiGovernanceResolver,
+  PortfolioGovernanceResolver,
+  ProjectGovernanceResolver,
 ] as const;
 
 export async function buildUpliftSchema(): Promise<GraphQLSchema> {
