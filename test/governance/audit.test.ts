@@ -56,7 +56,9 @@ describe("audit log", () => {
   });
 
   it("createProject, updateProject and setProjectStage record the project before and after", async () => {
-    await ok(`mutation { createProject(input: { slug: "aud", name: "Audited", owner: "ann", stageSince: "2025-01-01T00:00:00Z" }) { slug } }`);
+    await ok(
+      `mutation { createProject(input: { slug: "aud", name: "Audited", owner: "ann", stageSince: "2025-01-01T00:00:00Z" }) { slug } }`,
+    );
     let [e] = await newest();
     expect(e).toMatchObject({
       actor: "anonymous",
