@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
 import { subscribe } from "../helpers/subscriber.js";
-import { startOn, waitUntil } from "./helpers.js";
+import { startOn } from "./helpers.js";
 
 // Two app instances on one database: each kind of rule fires exactly once per change of state,
 // however many replicas evaluate the change. The clock of both is injected, so STALE can be made

@@ -1,5 +1,6 @@
 import { createHmac } from "node:crypto";
 import type { DataSource } from "typeorm";
+import { returnedRows } from "../../db/returning.js";
 import type { Logger } from "../../log.js";
 import { type AlertEvent, EVENT_COLUMNS } from "./events.js";
 
@@ -77,17 +78,19 @@ export class WebhookDelivery {
   /** Claims due events and delivers them; returns how many were attempted. */
   private async round(): Promise<number> {
     const leaseMs = this.o.timeoutMs + 30_000;
-    const claimed: Claimed[] = await this.ds.query(
-      `WITH due AS (
+    const claimed = returnedRows<Claimed>(
+      await this.ds.query(
+        `WITH due AS (
          SELECT id FROM alert_event WHERE delivery = 'PENDING' AND next_attempt_at <= clock_timestamp()
          ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)
        UPDATE alert_event e SET next_attempt_at = clock_timestamp() + make_interval(secs => $2::float8 / 1000)
        FROM due WHERE e.id = due.id
-       RETURNING ${EVENT_COLUMNS.replaceAll("fired_at", "e.fired_at").replace("id::text", "e.id::text")},
+       RETURNING ${EVENT_COLUMNS.replace("id::text", "e.id::text")},
          e.fired_at AS fired,
          (SELECT webhook_url FROM alert_rule r WHERE r.id = e.rule_id) AS url,
          (SELECT webhook_secret FROM alert_rule r WHERE r.id = e.rule_id) AS secret`,
-      [this.o.batch, leaseMs],
+        [this.o.batch, leaseMs],
+      ),
     );
     await Promise.all(claimed.map((e) => this.attempt(e)));
     return claimed.length;
