@@ -4,15 +4,16 @@
 import { createClient } from "/dashboard/vendor/graphql-ws/client.js";
 
 const KPI_FIELDS = `projectSlug metric { key name unit direction } baseline { value count } current { value count }
-  improvementPct targetMet target confidence { low high } annualBenefit updatedAt
+  improvementPct targetMet target targetSetAt preRegistered confidence { low high } annualBenefit updatedAt
   series(bucket: WEEK) { start phase value }`;
 const PORTFOLIO_FIELDS =
   "projectCount byStage { stage count } pilotConversionPct totalAnnualBenefit stalledPilots { slug }";
 const ROI_FIELDS = "benefit cost net roiPct paybackMonths currency";
+const DECISION_FIELDS = "recommendation { decision reason observationsNeeded }";
 
 const DASHBOARD_QUERY = `query Dashboard {
   portfolio { ${PORTFOLIO_FIELDS} }
-  projects { slug name stage kpis { ${KPI_FIELDS} } roi { ${ROI_FIELDS} } }
+  projects { slug name stage kpis { ${KPI_FIELDS} } roi { ${ROI_FIELDS} } ${DECISION_FIELDS} }
 }`;
 const KPI_SUBSCRIPTION = `subscription Live { kpiUpdated { ${KPI_FIELDS} } }`;
 
@@ -243,15 +244,31 @@ function legend(kpi) {
   );
 }
 
+/** A target set or moved after go-live is not pre-registered: say so next to it. */
+function lateTarget(kpi) {
+  if (kpi.target == null || kpi.preRegistered !== false) return null;
+  const when = kpi.targetSetAt ? ` (set ${fmt.date.format(new Date(kpi.targetSetAt))})` : "";
+  return h(
+    "span",
+    { class: "late-target", "data-field": "preRegistered", title: "Not pre-registered" },
+    ` · set or moved after go-live${when}`,
+  );
+}
+
 function targetFact(kpi) {
   if (kpi.target == null) return fact("Target", "None set", { "data-field": "target" });
   const rel = kpi.metric.direction === "LOWER_IS_BETTER" ? "≤" : "≥";
   const goal = `${rel} ${withUnit(kpi.target, kpi.metric.unit)}`;
-  if (kpi.targetMet == null) return fact("Target", `${goal} (no current value)`, { "data-field": "target" });
+  if (kpi.targetMet == null)
+    return fact("Target", [`${goal} (no current value)`, lateTarget(kpi)], { "data-field": "target" });
   const met = kpi.targetMet;
   return fact(
     "Target",
-    [h("span", { "aria-hidden": "true" }, met ? "✓ " : "✗ "), `${met ? "Met" : "Not met"}, ${goal}`],
+    [
+      h("span", { "aria-hidden": "true" }, met ? "✓ " : "✗ "),
+      `${met ? "Met" : "Not met"}, ${goal}`,
+      lateTarget(kpi),
+    ],
     { "data-field": "target", class: met ? "met" : "not-met", "data-met": String(met) },
   );
 }
@@ -322,6 +339,24 @@ function roiBlock(slug, roi) {
   );
 }
 
+const DECISIONS = { PROMOTE: "Promote", EXTEND: "Extend", STOP: "Stop" };
+
+/** A pilot's decision (Project.recommendation) with its reason. */
+function decisionBlock(slug, rec) {
+  if (!rec) return null;
+  return h(
+    "p",
+    { class: "decision", "data-decision": slug },
+    h(
+      "span",
+      { class: `decision-badge decision-${rec.decision.toLowerCase()}`, "data-field": "decision" },
+      DECISIONS[rec.decision] ?? rec.decision,
+    ),
+    " ",
+    h("span", { class: "decision-reason", "data-field": "reason" }, rec.reason),
+  );
+}
+
 function projectCard(p) {
   const kpis = [...p.kpis.values()];
   return h(
@@ -333,6 +368,7 @@ function projectCard(p) {
       h("h3", { id: `project-${p.slug}` }, p.name),
       h("span", { class: `stage stage-${p.stage.toLowerCase()}` }, STAGES[p.stage] ?? p.stage),
     ),
+    decisionBlock(p.slug, p.recommendation),
     kpis.length
       ? h("ul", { class: "kpis", "aria-label": `KPIs of ${p.name}` }, kpis.map(kpiItem))
       : h("p", { class: "spark-empty" }, "No KPIs tracked yet."),
@@ -446,7 +482,7 @@ async function refresh() {
   slugs.forEach((slug, i) => {
     vars[`s${i}`] = slug;
     decls.push(`$s${i}: String!`);
-    fields.push(`p${i}: project(slug: $s${i}) { slug roi { ${ROI_FIELDS} } }`);
+    fields.push(`p${i}: project(slug: $s${i}) { slug roi { ${ROI_FIELDS} } ${DECISION_FIELDS} }`);
   });
   const query = `query Refresh${decls.length ? `(${decls.join(", ")})` : ""} {
     portfolio { ${PORTFOLIO_FIELDS} } ${fields.join(" ")} }`;
@@ -459,6 +495,12 @@ async function refresh() {
       if (!known) return;
       known.roi = p.roi;
       cardOf(p.slug)?.querySelector(".roi")?.replaceWith(roiBlock(p.slug, p.roi));
+      known.recommendation = p.recommendation;
+      const shown = cardOf(p.slug)?.querySelector(".decision");
+      const next = decisionBlock(p.slug, p.recommendation);
+      if (shown && next) shown.replaceWith(next);
+      else if (shown) shown.remove();
+      else if (next) cardOf(p.slug)?.querySelector(".project-head")?.after(next);
     });
   } catch (e) {
     console.warn("refresh failed", e);
