@@ -247,28 +247,22 @@ function legend(kpi) {
 /** A target set or moved after go-live is not pre-registered: say so next to it. */
 function lateTarget(kpi) {
   if (kpi.target == null || kpi.preRegistered !== false) return null;
-  const when = kpi.targetSetAt ? ` (set ${fmt.date.format(new Date(kpi.targetSetAt))})` : "";
-  return h(
-    "span",
-    { class: "late-target", "data-field": "preRegistered", title: "Not pre-registered" },
-    ` · set or moved after go-live${when}`,
-  );
+  const when = kpi.targetSetAt ? ` (${fmt.date.format(new Date(kpi.targetSetAt))})` : "";
+  return fact("Pre-registered", `No: target set or moved after go-live${when}`, {
+    "data-field": "preRegistered",
+    class: "late-target",
+  });
 }
 
 function targetFact(kpi) {
   if (kpi.target == null) return fact("Target", "None set", { "data-field": "target" });
   const rel = kpi.metric.direction === "LOWER_IS_BETTER" ? "≤" : "≥";
   const goal = `${rel} ${withUnit(kpi.target, kpi.metric.unit)}`;
-  if (kpi.targetMet == null)
-    return fact("Target", [`${goal} (no current value)`, lateTarget(kpi)], { "data-field": "target" });
+  if (kpi.targetMet == null) return fact("Target", `${goal} (no current value)`, { "data-field": "target" });
   const met = kpi.targetMet;
   return fact(
     "Target",
-    [
-      h("span", { "aria-hidden": "true" }, met ? "✓ " : "✗ "),
-      `${met ? "Met" : "Not met"}, ${goal}`,
-      lateTarget(kpi),
-    ],
+    [h("span", { "aria-hidden": "true" }, met ? "✓ " : "✗ "), `${met ? "Met" : "Not met"}, ${goal}`],
     { "data-field": "target", class: met ? "met" : "not-met", "data-met": String(met) },
   );
 }
@@ -298,6 +292,7 @@ function kpiItem(kpi) {
       { class: "facts" },
       fact("Improvement", signedPct(imp), { "data-field": "improvement", class: trend }),
       targetFact(kpi),
+      lateTarget(kpi),
       fact(
         "Observations",
         `${fmt.count.format(kpi.baseline.count)} → ${fmt.count.format(kpi.current.count)}`,
