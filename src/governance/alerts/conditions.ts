@@ -60,6 +60,8 @@ export async function evaluateKpiRules(
       )
     : new Map();
   const out: Verdict[] = [];
+  // Rules on the same KPI with the same window share one query.
+  const windows = new Map<string, Promise<WindowStats>>();
   for (const { rule, kpiId } of targets) {
     const res = results.get(kpiId);
     if (!res) continue;
@@ -95,7 +97,13 @@ export async function evaluateKpiRules(
             : `The newest observation of ${what} is from ${last!.toISOString()}, ${age.toFixed(1)} days ago (more than ${days}).`,
       });
     } else if (rule.kind === "REGRESSION") {
-      out.push({ ...base, ...(await regression(db, subject, rule, now, what)) });
+      const key = `${kpiId}|${rule.windowDays ?? 28}`;
+      let stats = windows.get(key);
+      if (!stats) {
+        stats = windowStats(db, subject, rule.windowDays ?? 28, now);
+        windows.set(key, stats);
+      }
+      out.push({ ...base, ...regression(await stats, subject, rule, what) });
     }
   }
   return out;
@@ -121,16 +129,24 @@ async function newestObservations(db: Queryable, subjects: KpiSubject[]): Promis
  * against the AFTER observations before that window; worse in the metric's direction with Welch's
  * two-sided p below the rule's level. Unweighted, each observation one sample, like the KPI statistics.
  */
-async function regression(
+interface WindowStats {
+  windowDays: number;
+  nW: number;
+  meanW: number | null;
+  varW: number | null;
+  nP: number;
+  meanP: number | null;
+  varP: number | null;
+}
+
+async function windowStats(
   db: Queryable,
   s: KpiSubject,
-  rule: AlertRule,
+  windowDays: number,
   now: Date,
-  what: string,
-): Promise<{ firing: boolean; message: string }> {
+): Promise<WindowStats> {
   const after = windowsOf(s).after;
   const end = after.to && after.to.getTime() < now.getTime() ? after.to : now;
-  const windowDays = rule.windowDays ?? 28;
   const cut = new Date(end.getTime() - windowDays * DAY_MS);
   const cohort = s.kpi.cohortDimension ? [s.kpi.cohortDimension, s.kpi.cohortTreatment] : [null, null];
   const [r]: {
@@ -150,8 +166,25 @@ async function regression(
          AND observed_at < $5 AND ($6::text IS NULL OR dimensions ->> $6 = $7)`,
     [s.kpi.projectId, s.kpi.metricId, after.from, cut, end, cohort[0], cohort[1]],
   );
-  const nW = Number(r.n_w);
-  const nP = Number(r.n_p);
+  return {
+    windowDays,
+    nW: Number(r.n_w),
+    meanW: r.mean_w,
+    varW: r.var_w,
+    nP: Number(r.n_p),
+    meanP: r.mean_p,
+    varP: r.var_p,
+  };
+}
+
+function regression(
+  w: WindowStats,
+  s: KpiSubject,
+  rule: AlertRule,
+  what: string,
+): { firing: boolean; message: string } {
+  const { nW, nP, windowDays } = w;
+  const r = { mean_w: w.meanW, mean_p: w.meanP, var_w: w.varW, var_p: w.varP };
   if (nW < 2 || nP < 2 || r.mean_w === null || r.mean_p === null)
     return { firing: false, message: `${what} has too few AFTER observations to compare.` };
   const stats = (n: number, mean: number, v: number | null) => ({

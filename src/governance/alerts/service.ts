@@ -109,6 +109,12 @@ export class AlertService {
     return sub.box;
   }
 
+  /** Resolves once the changes heard so far have been evaluated (benchmarks, tests). */
+  async settled(): Promise<void> {
+    while (this.timer) await new Promise((r) => setTimeout(r, 5));
+    await this.chain;
+  }
+
   /** Every enabled rule against the current figures and clock (the timer; tests call it directly). */
   evaluateAll(): Promise<void> {
     return this.enqueue({ ...AlertService.empty(), all: true, collectors: null });
