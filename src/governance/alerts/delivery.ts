@@ -37,6 +37,7 @@ export class WebhookDelivery {
   private readonly o: Required<DeliveryOptions>;
   private running: Promise<void> | null = null;
   private again = false;
+  private stopped = false;
   /** Counters for tests and benchmarks. */
   readonly stats = { attempts: 0, delivered: 0 };
 
@@ -56,6 +57,7 @@ export class WebhookDelivery {
 
   /** Runs a delivery round now (or right after the one in progress); resolves when it is done. */
   kick(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
     if (this.running) {
       this.again = true;
       return this.running;
@@ -64,8 +66,8 @@ export class WebhookDelivery {
       try {
         do {
           this.again = false;
-          while ((await this.round()) > 0);
-        } while (this.again);
+          while (!this.stopped && (await this.round()) > 0);
+        } while (this.again && !this.stopped);
       } catch (e) {
         this.log.warn("delivering alert events failed", { error: e });
       } finally {
@@ -73,6 +75,12 @@ export class WebhookDelivery {
       }
     })();
     return this.running;
+  }
+
+  /** No new rounds; resolves when the one in progress is done (its claims are recorded, not dropped). */
+  stop(): Promise<void> {
+    this.stopped = true;
+    return this.running ?? Promise.resolve();
   }
 
   /** Claims due events and delivers them; returns how many were attempted. */

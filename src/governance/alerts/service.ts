@@ -100,7 +100,7 @@ export class AlertService {
     if (this.timer) clearTimeout(this.timer);
     for (const s of this.subs) s.box.close();
     await this.chain;
-    await this.delivery.kick();
+    await this.delivery.stop();
   }
 
   subscribe(rule: string | null): AsyncIterableIterator<AlertEvent> {
