@@ -28,7 +28,7 @@ describe("alerts in the configuration file", () => {
   - { name: ghost, kind: TARGET_MET, projectSlug: nowhere }
 `;
     await expect(startOn(db.url, bad)).rejects.toThrow(
-      /alerts\[1\]\.windowDays: applies to REGRESSION only[\s\S]*alerts\[1\]\.webhookUrl: must use http or https/,
+      /alerts\[1\]\.windowDays: applies to REGRESSION rules only[\s\S]*alerts\[1\]\.webhookUrl: must use http or https/,
     );
     await expect(startOn(db.url, bad.replace(/ {2}- \{ name: wrong.*\n/, ""))).rejects.toThrow(
       /alerts\[1\]\.projectSlug: unknown project "nowhere"/,
