@@ -77,7 +77,11 @@ export async function startBenchApp(
         ...opts.env,
       }),
       createLogger({ bench: true }),
-      { registry: opts.registry ?? builtIns, collectorOptions: opts.collectorOptions },
+      {
+        registry: opts.registry ?? builtIns,
+        collectorOptions: opts.collectorOptions,
+        alertOptions: opts.alertOptions,
+      },
     );
     let stopping: Promise<void> | null = null;
     return {

@@ -2,6 +2,8 @@
 // all). One PostgreSQL for the whole run (embedded in a temporary folder, or DATABASE_URL), a fresh database
 // per benchmark. Writes bench/RESULTS.md (bench/report.ts: sections of benchmarks not run are kept) and, with
 // `kpi`, bench/PLANS.md. BENCH_ROWS shrinks the ingest/kpi data set for a quick try.
+
+import { alertsBenchmark } from "./alerts.js";
 import { authBenchmark } from "./auth.js";
 import { collectorBenchmark } from "./collector.js";
 import { type BenchContext, type Section, say } from "./common.js";
@@ -20,7 +22,16 @@ import { subscribersBenchmark } from "./subscribers.js";
  * The order they run in: `collector` first, so that the memory it reports is not inflated by what earlier
  * benchmarks left in this process's heap; `ingest` and `kpi` last and together (they share a database).
  */
-const RUN_ORDER: BenchName[] = ["collector", "servicenow", "page", "subscribers", "auth", "ingest", "kpi"];
+const RUN_ORDER: BenchName[] = [
+  "collector",
+  "servicenow",
+  "page",
+  "subscribers",
+  "auth",
+  "alerts",
+  "ingest",
+  "kpi",
+];
 
 const SINGLE: Partial<Record<BenchName, (ctx: BenchContext) => Promise<Section>>> = {
   collector: collectorBenchmark,
@@ -28,6 +39,7 @@ const SINGLE: Partial<Record<BenchName, (ctx: BenchContext) => Promise<Section>>
   subscribers: subscribersBenchmark,
   page: pageBenchmark,
   auth: authBenchmark,
+  alerts: alertsBenchmark,
 };
 
 function selected(): BenchName[] {

@@ -18,6 +18,7 @@ export const SECTION_ORDER = [
   "subscribers",
   "page",
   "auth",
+  "alerts",
 ] as const;
 export type BenchName = (typeof SECTION_ORDER)[number];
 

@@ -10,6 +10,7 @@ import { applyConfig } from "./config/apply.js";
 import type { Env } from "./config/env.js";
 import { loadConfigFile, resolveConfigPath, type UpliftConfig } from "./config/file.js";
 import { type Database, openDatabase } from "./db/database.js";
+import { AlertService, type AlertServiceOptions } from "./governance/alerts/service.js";
 import { KpiEngine } from "./kpi/engine.js";
 import { LiveHub } from "./live/hub.js";
 import type { Logger } from "./log.js";
@@ -22,6 +23,7 @@ export interface App {
   server: UpliftServer;
   collectors: CollectorService;
   events: LiveHub;
+  alerts: AlertService;
   stop(): Promise<void>;
 }
 
@@ -30,6 +32,8 @@ export interface AppOptions {
   registry: CollectorRegistry;
   /** Passed to the collector service (tests shorten leases and batch sizes). */
   collectorOptions?: ConstructorParameters<typeof CollectorService>[2];
+  /** Alert evaluation and webhook delivery (tests inject the clock and drive the timers). */
+  alertOptions?: AlertServiceOptions;
 }
 
 /** The whole process: configuration → database → migrations → configuration upsert → API. */
@@ -48,6 +52,13 @@ export async function startApp(env: Env, log: Logger, opts: AppOptions): Promise
     const engine = new KpiEngine(db.ds);
     const events = new LiveHub(db.ds, engine, db.url, log);
     await events.start();
+    const alerts = new AlertService(
+      db.ds,
+      engine,
+      events,
+      log.child({ component: "alerts" }),
+      opts.alertOptions,
+    );
     const collectors = new CollectorService(
       { ds: db.ds, log, events, owner: ownerId() },
       instances,
@@ -60,6 +71,7 @@ export async function startApp(env: Env, log: Logger, opts: AppOptions): Promise
       currency: config.currency,
       events,
       collectors,
+      alerts,
     };
     const schema = await buildUpliftSchema();
     const server = await createServer(schema, services, {
@@ -70,6 +82,7 @@ export async function startApp(env: Env, log: Logger, opts: AppOptions): Promise
       access,
     });
     const port = await server.listen(env.port, env.host);
+    alerts.start();
     if (env.scheduler) await collectors.startScheduler();
     const host = env.host.includes(":") ? `[${env.host}]` : env.host;
     log.info("Uplift is serving", { graphql: `http://${host}:${port}/graphql` });
@@ -82,6 +95,7 @@ export async function startApp(env: Env, log: Logger, opts: AppOptions): Promise
       server,
       collectors,
       events,
+      alerts,
       stop() {
         // Stop taking work, cancel runs (they keep what they committed), drain requests, close the database.
         stopping ??= (async () => {
@@ -90,6 +104,8 @@ export async function startApp(env: Env, log: Logger, opts: AppOptions): Promise
           await server.close();
           access.close();
           log.debug("server closed");
+          await alerts.stop();
+          log.debug("alerts stopped");
           await events.stop();
           log.debug("change listener stopped");
           await db.close();

@@ -3,9 +3,8 @@ import type { DataSource } from "typeorm";
 import { OPEN_PRINCIPAL, type Principal } from "../auth/principal.js";
 import type { CostRow } from "../db/entities/cost.js";
 import type { StageChangeRow } from "../db/entities/stage-change.js";
-import type { KpiEngine } from "../kpi/engine.js";
-import type { KpiFigures } from "../kpi/figures.js";
-import type { LoadedSubject } from "../kpi/subjects.js";
+import type { AlertService } from "../governance/alerts/service.js";
+import type { FiguresResult, KpiEngine } from "../kpi/engine.js";
 import { costsOfProjects } from "../store/costs.js";
 import { type KpiWithMetric, kpisOfProjects } from "../store/kpis.js";
 import { stageHistories } from "../store/projects.js";
@@ -19,6 +18,8 @@ export interface AppServices {
   currency: string;
   events: Events;
   collectors: CollectorDirectory;
+  /** Alert rules' evaluation, the alertFired subscription and webhook delivery. */
+  alerts: AlertService;
 }
 
 /** Per-request batching: a page of N projects costs one query per relation, not N. */
@@ -26,7 +27,7 @@ export interface Loaders {
   stageHistory: DataLoader<string, StageChangeRow[]>;
   kpis: DataLoader<string, KpiWithMetric[]>;
   costs: DataLoader<string, CostRow[]>;
-  figures: DataLoader<string, { subject: LoadedSubject; figures: KpiFigures }>;
+  figures: DataLoader<string, FiguresResult>;
 }
 
 export interface Context extends AppServices {

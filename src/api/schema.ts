@@ -7,6 +7,12 @@ import { BadInputError, type InputProblem } from "../errors.js";
 import { ApiKeyResolver } from "./resolvers/api-key.js";
 import { CollectorResolver } from "./resolvers/collector.js";
 import { CostResolver } from "./resolvers/cost.js";
+import {
+  GovernanceResolver,
+  KpiGovernanceResolver,
+  PortfolioGovernanceResolver,
+  ProjectGovernanceResolver,
+} from "./resolvers/governance.js";
 import { KpiResolver } from "./resolvers/kpi.js";
 import { MetricResolver } from "./resolvers/metric.js";
 import { ObservationResolver } from "./resolvers/observation.js";
@@ -23,6 +29,10 @@ export const resolvers = [
   PortfolioResolver,
   CollectorResolver,
   ApiKeyResolver,
+  GovernanceResolver,
+  KpiGovernanceResolver,
+  PortfolioGovernanceResolver,
+  ProjectGovernanceResolver,
 ] as const;
 
 export async function buildUpliftSchema(): Promise<GraphQLSchema> {

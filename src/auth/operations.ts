@@ -42,9 +42,9 @@ export const OPERATIONS: Record<"Query" | "Mutation" | "Subscription", Record<st
     collectorRuns: { role: "reader", scope: (a, ctx) => collectorProjects(ctx, [a.collector]) },
     apiKeys: { role: "admin", scope: "global" },
     auditLog: { role: "admin", scope: "global" },
-    // Alert rules and events may concern any project: refused to scoped keys until filtered per project.
-    alerts: { role: "reader", scope: "global" },
-    alertEvents: { role: "reader", scope: "global" },
+    // The resolvers leave out rules and events of projects outside the key's scope.
+    alerts: { role: "reader", scope: "lists" },
+    alertEvents: { role: "reader", scope: "lists" },
   },
   Mutation: {
     createProject: { role: "admin", scope: (a) => slug(a.input?.slug) },
@@ -66,6 +66,7 @@ export const OPERATIONS: Record<"Query" | "Mutation" | "Subscription", Record<st
   Subscription: {
     kpiUpdated: { role: "reader", scope: (a) => slug(a.projectSlug) },
     collectorRunFinished: { role: "reader", scope: (a, ctx) => collectorProjects(ctx, [a.collector]) },
+    // Events are pushed unfiltered: refused to scoped keys.
     alertFired: { role: "reader", scope: "global" },
   },
 };

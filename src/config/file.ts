@@ -88,6 +88,23 @@ const collectorSchema = z.strictObject({
   options: z.record(z.string(), z.unknown()).default({}),
 });
 
+// Fields of DefineAlertInput; what depends on the kind (and the webhook URL) is checked by the alert
+// store when the file is applied, with the same path-naming messages.
+const alertSchema = z.strictObject({
+  name: text(200),
+  kind: z.enum(["TARGET_MET", "REGRESSION", "STALE", "COLLECTOR_FAILING"]),
+  projectSlug: z.string().regex(SLUG_PATTERN, "must be a project slug").optional(),
+  metricKey: z.string().regex(METRIC_KEY_PATTERN, "must be a metric key").optional(),
+  collector: text(128).optional(),
+  windowDays: z.number().int().optional(),
+  pValue: finite.optional(),
+  days: z.number().int().optional(),
+  failures: z.number().int().optional(),
+  webhookUrl: z.string().optional(),
+  webhookSecret: z.string().optional(),
+  enabled: z.boolean().default(true),
+});
+
 export const configSchema = z.strictObject({
   currency: z
     .string()
@@ -96,6 +113,7 @@ export const configSchema = z.strictObject({
   metrics: z.array(metricSchema).default([]),
   projects: z.array(projectSchema).default([]),
   collectors: z.array(collectorSchema).default([]),
+  alerts: z.array(alertSchema).default([]),
 });
 
 export type UpliftConfig = z.infer<typeof configSchema>;
@@ -103,6 +121,7 @@ export type MetricConfig = z.infer<typeof metricSchema>;
 export type ProjectConfig = z.infer<typeof projectSchema>;
 export type KpiConfig = z.infer<typeof kpiSchema>;
 export type CollectorConfig = z.infer<typeof collectorSchema>;
+export type AlertConfig = z.infer<typeof alertSchema>;
 
 /** `collectors[2].schedule` from zod's path array. */
 export function formatPath(p: readonly PropertyKey[]): string {
@@ -163,6 +182,7 @@ function crossCheck(cfg: UpliftConfig, problems: string[]): void {
   dup(cfg.metrics, (m) => m.key, "metrics", "key");
   dup(cfg.projects, (p) => p.slug, "projects", "slug");
   dup(cfg.collectors, (c) => c.name, "collectors", "name");
+  dup(cfg.alerts, (a) => a.name, "alerts", "name");
   cfg.projects.forEach((p, i) => {
     if (p.history) {
       if (p.stageSince)

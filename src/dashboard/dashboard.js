@@ -4,15 +4,16 @@
 import { createClient } from "/dashboard/vendor/graphql-ws/client.js";
 
 const KPI_FIELDS = `projectSlug metric { key name unit direction } baseline { value count } current { value count }
-  improvementPct targetMet target confidence { low high } annualBenefit updatedAt
+  improvementPct targetMet target targetSetAt preRegistered confidence { low high } annualBenefit updatedAt
   series(bucket: WEEK) { start phase value }`;
 const PORTFOLIO_FIELDS =
   "projectCount byStage { stage count } pilotConversionPct totalAnnualBenefit stalledPilots { slug }";
 const ROI_FIELDS = "benefit cost net roiPct paybackMonths currency";
+const DECISION_FIELDS = "recommendation { decision reason observationsNeeded }";
 
 const DASHBOARD_QUERY = `query Dashboard {
   portfolio { ${PORTFOLIO_FIELDS} }
-  projects { slug name stage kpis { ${KPI_FIELDS} } roi { ${ROI_FIELDS} } }
+  projects { slug name stage kpis { ${KPI_FIELDS} } roi { ${ROI_FIELDS} } ${DECISION_FIELDS} }
 }`;
 const KPI_SUBSCRIPTION = `subscription Live { kpiUpdated { ${KPI_FIELDS} } }`;
 
@@ -245,6 +246,16 @@ function legend(kpi) {
   );
 }
 
+/** A target set or moved after go-live is not pre-registered: say so next to it. */
+function lateTarget(kpi) {
+  if (kpi.target == null || kpi.preRegistered !== false) return null;
+  const when = kpi.targetSetAt ? ` (${fmt.date.format(new Date(kpi.targetSetAt))})` : "";
+  return fact("Pre-registered", `No: target set or moved after go-live${when}`, {
+    "data-field": "preRegistered",
+    class: "late-target",
+  });
+}
+
 function targetFact(kpi) {
   if (kpi.target == null) return fact("Target", "None set", { "data-field": "target" });
   const rel = kpi.metric.direction === "LOWER_IS_BETTER" ? "≤" : "≥";
@@ -283,6 +294,7 @@ function kpiItem(kpi) {
       { class: "facts" },
       fact("Improvement", signedPct(imp), { "data-field": "improvement", class: trend }),
       targetFact(kpi),
+      lateTarget(kpi),
       fact(
         "Observations",
         `${fmt.count.format(kpi.baseline.count)} → ${fmt.count.format(kpi.current.count)}`,
@@ -324,6 +336,24 @@ function roiBlock(slug, roi) {
   );
 }
 
+const DECISIONS = { PROMOTE: "Promote", EXTEND: "Extend", STOP: "Stop" };
+
+/** A pilot's decision (Project.recommendation) with its reason. */
+function decisionBlock(slug, rec) {
+  if (!rec) return null;
+  return h(
+    "p",
+    { class: "decision", "data-decision": slug },
+    h(
+      "span",
+      { class: `decision-badge decision-${rec.decision.toLowerCase()}`, "data-field": "decision" },
+      DECISIONS[rec.decision] ?? rec.decision,
+    ),
+    " ",
+    h("span", { class: "decision-reason", "data-field": "reason" }, rec.reason),
+  );
+}
+
 function projectCard(p) {
   const kpis = [...p.kpis.values()];
   return h(
@@ -335,6 +365,7 @@ function projectCard(p) {
       h("h3", { id: `project-${p.slug}` }, p.name),
       h("span", { class: `stage stage-${p.stage.toLowerCase()}` }, STAGES[p.stage] ?? p.stage),
     ),
+    decisionBlock(p.slug, p.recommendation),
     kpis.length
       ? h("ul", { class: "kpis", "aria-label": `KPIs of ${p.name}` }, kpis.map(kpiItem))
       : h("p", { class: "spark-empty" }, "No KPIs tracked yet."),
@@ -502,7 +533,7 @@ async function refresh() {
   slugs.forEach((slug, i) => {
     vars[`s${i}`] = slug;
     decls.push(`$s${i}: String!`);
-    fields.push(`p${i}: project(slug: $s${i}) { slug roi { ${ROI_FIELDS} } }`);
+    fields.push(`p${i}: project(slug: $s${i}) { slug roi { ${ROI_FIELDS} } ${DECISION_FIELDS} }`);
   });
   const query = `query Refresh${decls.length ? `(${decls.join(", ")})` : ""} {
     portfolio { ${PORTFOLIO_FIELDS} } ${fields.join(" ")} }`;
@@ -515,6 +546,12 @@ async function refresh() {
       if (!known) return;
       known.roi = p.roi;
       cardOf(p.slug)?.querySelector(".roi")?.replaceWith(roiBlock(p.slug, p.roi));
+      known.recommendation = p.recommendation;
+      const shown = cardOf(p.slug)?.querySelector(".decision");
+      const next = decisionBlock(p.slug, p.recommendation);
+      if (shown && next) shown.replaceWith(next);
+      else if (shown) shown.remove();
+      else if (next) cardOf(p.slug)?.querySelector(".project-head")?.after(next);
     });
   } catch (e) {
     console.warn("refresh failed", e);

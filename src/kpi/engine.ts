@@ -24,6 +24,8 @@ interface Entry {
 export interface FiguresResult {
   subject: LoadedSubject;
   figures: KpiFigures;
+  /** The phase moments behind the figures (governance: power calculations). */
+  aggregates?: KpiAggregates;
 }
 
 /**
@@ -64,7 +66,7 @@ export class KpiEngine {
     return new Map(
       [...(await this.entries(kpiIds))].map(([id, e]) => [
         id,
-        { subject: e.subject, figures: e.entry.figures },
+        { subject: e.subject, figures: e.entry.figures, aggregates: e.entry.aggregates },
       ]),
     );
   }
@@ -166,7 +168,7 @@ export class KpiEngine {
 }
 
 /** What the SQL needs to know about a KPI. */
-function specOf(s: LoadedSubject): KpiAggregateSpec {
+export function specOf(s: LoadedSubject): KpiAggregateSpec {
   const { kpi, metric } = s;
   return {
     kpiId: kpi.id,

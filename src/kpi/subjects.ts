@@ -19,6 +19,7 @@ export async function loadSubjects(
     `SELECT k.id, k.project_id, k.metric_id, k.baseline_from, k.baseline_to, k.after_from, k.after_to,
             k.baseline_value, k.target, k.value_per_unit, k.annual_volume,
             k.cohort_dimension, k.cohort_treatment, k.cohort_control, k.updated_at AS k_updated,
+            k.created_at AS k_created, k.target_set_at, k.windows_set_at,
             m.key, m.name AS m_name, m.unit, m.direction, m.aggregation, m.description AS m_description,
             m.updated_at AS m_updated,
             p.slug, p.name AS p_name, p.description AS p_description, p.owner, p.stage, p.go_live_at,
@@ -52,6 +53,9 @@ export async function loadSubjects(
       cohortTreatment: r.cohort_treatment,
       cohortControl: r.cohort_control,
       updatedAt: r.k_updated,
+      createdAt: r.k_created,
+      targetSetAt: r.target_set_at,
+      windowsSetAt: r.windows_set_at,
     };
     const metric: MetricRow = {
       id: String(r.metric_id),

@@ -6,6 +6,8 @@ import type { ChangeScope } from "../api/events.js";
 
 export const CHANGES_CHANNEL = "uplift_changes";
 export const RUNS_CHANNEL = "uplift_runs";
+/** Alert events, as fired (src/governance/alerts). */
+export const ALERTS_CHANNEL = "uplift_alerts";
 
 /** NOTIFY payloads must stay under 8,000 bytes: scopes are sent in chunks of this many ids. */
 const CHUNK = 200;

@@ -3,7 +3,7 @@ import type { ChangeScope, Events, KpiEvent, KpiFilter, RunFilter } from "../api
 import type { CollectorRunType } from "../api/types/collector.js";
 import type { KpiEngine } from "../kpi/engine.js";
 import type { Logger } from "../log.js";
-import { CHANGES_CHANNEL, decodeScope, notifyChanges, RUNS_CHANNEL } from "./channel.js";
+import { ALERTS_CHANNEL, CHANGES_CHANNEL, decodeScope, notifyChanges, RUNS_CHANNEL } from "./channel.js";
 import { PgListener } from "./listener.js";
 import { Mailbox } from "./mailbox.js";
 
@@ -30,6 +30,8 @@ export interface LiveHubOptions {
 export class LiveHub implements Events {
   private readonly kpiSubs = new Set<KpiSub>();
   private readonly runSubs = new Set<RunSub>();
+  /** Other listeners of the same connection (the alert service). */
+  private readonly taps = new Set<(channel: string, payload: string) => void>();
   private readonly listener: PgListener;
   private scope: Required<ChangeScope> & { all: boolean } = LiveHub.emptyScope();
   private timer: NodeJS.Timeout | null = null;
@@ -46,7 +48,7 @@ export class LiveHub implements Events {
   ) {
     this.listener = new PgListener(
       url,
-      [CHANGES_CHANNEL, RUNS_CHANNEL],
+      [CHANGES_CHANNEL, RUNS_CHANNEL, ALERTS_CHANNEL],
       {
         notification: (channel, payload) => this.onNotification(channel, payload),
         reconnected: () => this.merge(null),
@@ -109,7 +111,15 @@ export class LiveHub implements Events {
     return sub.box;
   }
 
+  /** Hears every notification this process receives; returns the function that stops it. */
+  tap(fn: (channel: string, payload: string) => void): () => void {
+    this.taps.add(fn);
+    return () => this.taps.delete(fn);
+  }
+
   private onNotification(channel: string, payload: string) {
+    for (const tap of this.taps) tap(channel, payload);
+    if (channel === ALERTS_CHANNEL) return;
     if (channel === RUNS_CHANNEL) {
       const run = reviveRun(payload);
       if (!run) return;

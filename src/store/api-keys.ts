@@ -5,15 +5,19 @@ import type { Role } from "../auth/principal.js";
 import { returnedRows } from "../db/returning.js";
 import { SLUG_PATTERN } from "../domain/rules.js";
 import { BadInputError, ConflictError, type InputProblem } from "../errors.js";
+import { type AuditSource, recordAudit } from "./audit.js";
 
 // API keys at rest: name, role, project scope and the SHA-256 of the secret, never the secret itself.
 // Creating and revoking happen here and only here (GraphQL, `npm run keys`), so that the audit log can
 // record them in one place.
 
+/** The audit log's actor for `npm run keys`, which acts with the database's credentials, not a key. */
+export const CLI_ACTOR = "cli";
+
 export const ROLES: readonly Role[] = ["reader", "writer", "admin"];
 export const KEY_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 /** Actors the audit log uses for other things: a key may not pose as them. */
-const RESERVED_NAMES = new Set(["admin-token", "anonymous", "config"]);
+const RESERVED_NAMES = new Set(["admin-token", "anonymous", "config", CLI_ACTOR]);
 
 export interface ApiKeyRecord {
   id: string;
@@ -38,9 +42,17 @@ const COLUMNS = `id::text AS id, name, role, projects, created_at AS "createdAt"
 
 type Db = DataSource | EntityManager;
 
+/** What the audit log keeps of a key: never its secret or hash. */
+const audited = (k: { name: string; role: string; projects: readonly string[] }) => ({
+  name: k.name,
+  role: k.role,
+  projects: [...k.projects],
+});
+
 export async function createApiKey(
   ds: DataSource,
   input: CreateApiKey,
+  by: AuditSource = { actor: CLI_ACTOR, action: "createApiKey" },
 ): Promise<{ key: ApiKeyRecord; secret: string }> {
   const problems: InputProblem[] = [];
   if (!KEY_NAME_PATTERN.test(input.name)) {
@@ -66,24 +78,37 @@ export async function createApiKey(
   });
   if (problems.length) throw new BadInputError(problems);
   const secret = newSecret();
-  const rows: ApiKeyRecord[] = await ds.query(
-    `INSERT INTO api_key (name, role, projects, secret_hash) VALUES ($1, $2, $3, $4)
-     ON CONFLICT (name) WHERE revoked_at IS NULL DO NOTHING RETURNING ${COLUMNS}`,
-    [input.name, input.role, projects, hashSecret(secret)],
-  );
+  const rows: ApiKeyRecord[] = await ds.transaction(async (m) => {
+    const made: ApiKeyRecord[] = await m.query(
+      `INSERT INTO api_key (name, role, projects, secret_hash) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (name) WHERE revoked_at IS NULL DO NOTHING RETURNING ${COLUMNS}`,
+      [input.name, input.role, projects, hashSecret(secret)],
+    );
+    if (made.length) await recordAudit(m, by, { before: null, after: audited(made[0]) });
+    return made;
+  });
   if (!rows.length) throw new ConflictError(`an API key named "${input.name}" already exists`);
   apiKeyChanges.emit("changed");
   return { key: rows[0], secret };
 }
 
 /** False when no key in force has that name. */
-export async function revokeApiKey(ds: DataSource, name: string): Promise<boolean> {
-  const rows = returnedRows(
-    await ds.query(
-      `UPDATE api_key SET revoked_at = now() WHERE name = $1 AND revoked_at IS NULL RETURNING id`,
-      [name],
-    ),
-  );
+export async function revokeApiKey(
+  ds: DataSource,
+  name: string,
+  by: AuditSource = { actor: CLI_ACTOR, action: "revokeApiKey" },
+): Promise<boolean> {
+  const rows = await ds.transaction(async (m) => {
+    const gone = returnedRows(
+      await m.query(
+        `UPDATE api_key SET revoked_at = now() WHERE name = $1 AND revoked_at IS NULL
+         RETURNING name, role, projects`,
+        [name],
+      ),
+    ) as { name: string; role: string; projects: string[] }[];
+    if (gone.length) await recordAudit(m, by, { before: audited(gone[0]), after: null });
+    return gone;
+  });
   apiKeyChanges.emit("changed");
   if (rows.length) apiKeyChanges.emit("revoked", name);
   return rows.length > 0;

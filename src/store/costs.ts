@@ -3,6 +3,12 @@ import { COST_KINDS, type CostKind, CostRow } from "../db/entities/cost.js";
 import { ProjectRow } from "../db/entities/project.js";
 import { MAX_ABS_VALUE } from "../domain/rules.js";
 import { BadInputError, type InputProblem } from "../errors.js";
+import { type AuditSource, inTransaction, recordAudit } from "./audit.js";
+
+/** What the audit log keeps of a cost. */
+export function costSnapshot(c: CostRow): Record<string, unknown> {
+  return { id: String(c.id), label: c.label, kind: c.kind, amount: c.amount, startsAt: c.startsAt };
+}
 
 export interface AddCost {
   projectSlug: string;
@@ -43,20 +49,25 @@ export async function addCost(
   m: EntityManager | DataSource,
   input: AddCost,
   field = "input",
+  source: AuditSource = { actor: "anonymous", action: "addCost" },
 ): Promise<CostRow> {
   const problems: InputProblem[] = [];
   const id = await projectId(m, input.projectSlug, problems, field);
   validate(problems, input, field);
   if (problems.length) throw new BadInputError(problems);
-  return m.getRepository(CostRow).save(
-    m.getRepository(CostRow).create({
-      projectId: id!,
-      label: input.label,
-      kind: input.kind,
-      amount: input.amount,
-      startsAt: input.startsAt,
-    }),
-  );
+  return inTransaction(m, async (m) => {
+    const cost = await m.getRepository(CostRow).save(
+      m.getRepository(CostRow).create({
+        projectId: id!,
+        label: input.label,
+        kind: input.kind,
+        amount: input.amount,
+        startsAt: input.startsAt,
+      }),
+    );
+    await recordAudit(m, source, { projectSlug: input.projectSlug, before: null, after: costSnapshot(cost) });
+    return cost;
+  });
 }
 
 /** For the configuration file: the cost with this label is created or replaced, so a restart adds nothing. */
@@ -64,6 +75,7 @@ export async function upsertCostByLabel(
   m: EntityManager | DataSource,
   input: AddCost,
   field: string,
+  source: AuditSource = { actor: "config", action: "CONFIG" },
 ): Promise<void> {
   const problems: InputProblem[] = [];
   const id = await projectId(m, input.projectSlug, problems, field);
@@ -74,13 +86,15 @@ export async function upsertCostByLabel(
     where: { projectId: id!, label: input.label },
     order: { id: "ASC" },
   });
-  if (existing)
+  let after: CostRow;
+  if (existing) {
     await repo.update(
       { id: existing.id },
       { kind: input.kind, amount: input.amount, startsAt: input.startsAt },
     );
-  else
-    await repo.save(
+    after = (await repo.findOne({ where: { id: existing.id } }))!;
+  } else
+    after = await repo.save(
       repo.create({
         projectId: id!,
         label: input.label,
@@ -89,6 +103,11 @@ export async function upsertCostByLabel(
         startsAt: input.startsAt,
       }),
     );
+  await recordAudit(m, source, {
+    projectSlug: input.projectSlug,
+    before: existing ? costSnapshot(existing) : null,
+    after: costSnapshot(after),
+  });
 }
 
 /** Costs of many projects, each list by startsAt. */

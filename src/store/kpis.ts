@@ -4,6 +4,24 @@ import { MetricRow } from "../db/entities/metric.js";
 import { ProjectRow } from "../db/entities/project.js";
 import { MAX_ABS_VALUE } from "../domain/rules.js";
 import { BadInputError, type InputProblem } from "../errors.js";
+import { type AuditSource, inTransaction, recordAudit } from "./audit.js";
+
+/** What the audit log keeps of a KPI: its settings. */
+export function kpiSnapshot(k: KpiRow): Record<string, unknown> {
+  return {
+    baselineFrom: k.baselineFrom,
+    baselineTo: k.baselineTo,
+    afterFrom: k.afterFrom,
+    afterTo: k.afterTo,
+    baselineValue: k.baselineValue,
+    target: k.target,
+    valuePerUnit: k.valuePerUnit,
+    annualVolume: k.annualVolume,
+    cohort: k.cohortDimension
+      ? { dimension: k.cohortDimension, treatment: k.cohortTreatment, control: k.cohortControl }
+      : null,
+  };
+}
 
 export interface TrackKpi {
   projectSlug: string;
@@ -36,6 +54,7 @@ export async function trackKpi(
   m: EntityManager | DataSource,
   input: TrackKpi,
   field = "input",
+  source: AuditSource = { actor: "anonymous", action: "trackKpi" },
 ): Promise<KpiRow> {
   const problems: InputProblem[] = [];
   const [project, metric] = await Promise.all([
@@ -70,34 +89,59 @@ export async function trackKpi(
     }
   }
   if (problems.length) throw new BadInputError(problems);
-  const rows: { id: string }[] = await m.query(
-    `INSERT INTO kpi (project_id, metric_id, baseline_from, baseline_to, after_from, after_to, baseline_value,
-       target, value_per_unit, annual_volume, cohort_dimension, cohort_treatment, cohort_control)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+  return inTransaction(m, async (m) => {
+    const repo = m.getRepository(KpiRow);
+    const locked: { id: string }[] = await m.query(
+      `SELECT id FROM kpi WHERE project_id = $1 AND metric_id = $2 FOR UPDATE`,
+      [project!.id, metric!.id],
+    );
+    const old = locked.length ? await repo.findOne({ where: { id: locked[0].id } }) : null;
+    // target_set_at and windows_set_at move only when the target / a window actually changes
+    // (pre-registration); re-applying the same settings keeps them.
+    const rows: { id: string }[] = await m.query(
+      `INSERT INTO kpi AS k (project_id, metric_id, baseline_from, baseline_to, after_from, after_to, baseline_value,
+       target, value_per_unit, annual_volume, cohort_dimension, cohort_treatment, cohort_control,
+       target_set_at, windows_set_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
+       CASE WHEN $8::float8 IS NULL THEN NULL ELSE clock_timestamp() END, clock_timestamp())
      ON CONFLICT (project_id, metric_id) DO UPDATE SET
+       target_set_at = CASE WHEN k.target IS NOT DISTINCT FROM EXCLUDED.target THEN k.target_set_at
+                            WHEN EXCLUDED.target IS NULL THEN NULL ELSE clock_timestamp() END,
+       windows_set_at = CASE WHEN (k.baseline_from, k.baseline_to, k.after_from, k.after_to)
+                             IS NOT DISTINCT FROM (EXCLUDED.baseline_from, EXCLUDED.baseline_to,
+                                                   EXCLUDED.after_from, EXCLUDED.after_to)
+                             THEN k.windows_set_at ELSE clock_timestamp() END,
        baseline_from = EXCLUDED.baseline_from, baseline_to = EXCLUDED.baseline_to,
        after_from = EXCLUDED.after_from, after_to = EXCLUDED.after_to, baseline_value = EXCLUDED.baseline_value,
        target = EXCLUDED.target, value_per_unit = EXCLUDED.value_per_unit, annual_volume = EXCLUDED.annual_volume,
        cohort_dimension = EXCLUDED.cohort_dimension, cohort_treatment = EXCLUDED.cohort_treatment,
        cohort_control = EXCLUDED.cohort_control, updated_at = clock_timestamp()
      RETURNING id`,
-    [
-      project!.id,
-      metric!.id,
-      input.baselineFrom ?? null,
-      input.baselineTo ?? null,
-      input.afterFrom ?? null,
-      input.afterTo ?? null,
-      input.baselineValue ?? null,
-      input.target ?? null,
-      input.valuePerUnit ?? null,
-      input.annualVolume ?? null,
-      c?.dimension ?? null,
-      c?.treatment ?? null,
-      c?.control ?? null,
-    ],
-  );
-  return (await m.getRepository(KpiRow).findOne({ where: { id: rows[0].id } }))!;
+      [
+        project!.id,
+        metric!.id,
+        input.baselineFrom ?? null,
+        input.baselineTo ?? null,
+        input.afterFrom ?? null,
+        input.afterTo ?? null,
+        input.baselineValue ?? null,
+        input.target ?? null,
+        input.valuePerUnit ?? null,
+        input.annualVolume ?? null,
+        c?.dimension ?? null,
+        c?.treatment ?? null,
+        c?.control ?? null,
+      ],
+    );
+    const row = (await repo.findOne({ where: { id: rows[0].id } }))!;
+    await recordAudit(m, source, {
+      projectSlug: input.projectSlug,
+      metricKey: input.metricKey,
+      before: old ? kpiSnapshot(old) : null,
+      after: kpiSnapshot(row),
+    });
+    return row;
+  });
 }
 
 export interface KpiWithMetric {

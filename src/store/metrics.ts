@@ -8,6 +8,19 @@ import {
 } from "../db/entities/metric.js";
 import { MAX_TEXT, METRIC_KEY_PATTERN } from "../domain/rules.js";
 import { BadInputError, type InputProblem, NotFoundError } from "../errors.js";
+import { type AuditSource, inTransaction, recordAudit } from "./audit.js";
+
+/** What the audit log keeps of a metric. */
+export function metricSnapshot(m: MetricRow): Record<string, unknown> {
+  return {
+    key: m.key,
+    name: m.name,
+    unit: m.unit,
+    direction: m.direction,
+    aggregation: m.aggregation,
+    description: m.description,
+  };
+}
 
 export interface DefineMetric {
   key: string;
@@ -37,6 +50,7 @@ export async function defineMetric(
   m: EntityManager | DataSource,
   input: DefineMetric,
   field = "input",
+  source: AuditSource = { actor: "anonymous", action: "defineMetric" },
 ): Promise<MetricRow> {
   const problems: InputProblem[] = [];
   if (!METRIC_KEY_PATTERN.test(input.key)) {
@@ -57,11 +71,23 @@ export async function defineMetric(
     problems.push({ field: `${field}.description`, message: `must be at most ${MAX_TEXT} characters` });
   }
   if (problems.length) throw new BadInputError(problems);
-  await m.query(
-    `INSERT INTO metric (key, name, unit, direction, aggregation, description) VALUES ($1, $2, $3, $4, $5, $6)
+  return inTransaction(m, async (m) => {
+    const [old]: MetricRow[] = await m.query(
+      `SELECT key, name, unit, direction, aggregation, description FROM metric WHERE key = $1 FOR UPDATE`,
+      [input.key],
+    );
+    await m.query(
+      `INSERT INTO metric (key, name, unit, direction, aggregation, description) VALUES ($1, $2, $3, $4, $5, $6)
      ON CONFLICT (key) DO UPDATE SET name = EXCLUDED.name, unit = EXCLUDED.unit, direction = EXCLUDED.direction,
        aggregation = EXCLUDED.aggregation, description = EXCLUDED.description, updated_at = now()`,
-    [input.key, input.name, input.unit, input.direction, aggregation, input.description ?? null],
-  );
-  return requireMetric(m, input.key);
+      [input.key, input.name, input.unit, input.direction, aggregation, input.description ?? null],
+    );
+    const row = await requireMetric(m, input.key);
+    await recordAudit(m, source, {
+      metricKey: row.key,
+      before: old ? metricSnapshot(old) : null,
+      after: metricSnapshot(row),
+    });
+    return row;
+  });
 }

@@ -3,6 +3,19 @@ import { PROJECT_STAGES, ProjectRow, type ProjectStage } from "../db/entities/pr
 import { StageChangeRow } from "../db/entities/stage-change.js";
 import { MAX_TEXT, SLUG_PATTERN } from "../domain/rules.js";
 import { BadInputError, ConflictError, type InputProblem, NotFoundError } from "../errors.js";
+import { type AuditSource, recordAudit } from "./audit.js";
+
+/** What the audit log keeps of a project. */
+export function projectSnapshot(p: ProjectRow): Record<string, unknown> {
+  return {
+    slug: p.slug,
+    name: p.name,
+    description: p.description,
+    owner: p.owner,
+    stage: p.stage,
+    goLiveAt: p.goLiveAt,
+  };
+}
 
 export interface CreateProject {
   slug: string;
@@ -57,6 +70,7 @@ export async function createProject(
   ds: DataSource,
   input: CreateProject,
   now = new Date(),
+  source: AuditSource = { actor: "anonymous", action: "createProject" },
 ): Promise<ProjectRow> {
   const problems: InputProblem[] = [];
   if (!SLUG_PATTERN.test(input.slug)) {
@@ -85,11 +99,22 @@ export async function createProject(
       stage,
       since,
     ]);
-    return (await findProject(m, input.slug))!;
+    const created = (await findProject(m, input.slug))!;
+    await recordAudit(m, source, {
+      projectSlug: created.slug,
+      before: null,
+      after: { ...projectSnapshot(created), stageSince: since },
+    });
+    return created;
   });
 }
 
-export async function updateProject(ds: DataSource, slug: string, input: UpdateProject): Promise<ProjectRow> {
+export async function updateProject(
+  ds: DataSource,
+  slug: string,
+  input: UpdateProject,
+  source: AuditSource = { actor: "anonymous", action: "updateProject" },
+): Promise<ProjectRow> {
   const problems: InputProblem[] = [];
   if (input.name !== undefined) checkText(problems, "input.name", input.name, true);
   checkText(problems, "input.description", input.description, false, MAX_TEXT);
@@ -101,12 +126,24 @@ export async function updateProject(ds: DataSource, slug: string, input: UpdateP
   if (input.description !== undefined) set.description = input.description;
   if (input.owner !== undefined) set.owner = input.owner;
   if (input.goLiveAt !== undefined) set.goLiveAt = input.goLiveAt;
-  if (Object.keys(set).length) {
-    await ds
+  if (!Object.keys(set).length) return project;
+  return ds.transaction(async (m) => {
+    const locked: ProjectRow[] = await m.query(`SELECT id FROM project WHERE id = $1 FOR UPDATE`, [
+      project.id,
+    ]);
+    if (!locked.length) throw new NotFoundError(`no project with slug "${slug}"`);
+    const before = (await findProject(m, slug))!;
+    await m
       .getRepository(ProjectRow)
       .update({ id: project.id }, { ...set, updatedAt: () => "clock_timestamp()" });
-  }
-  return (await findProject(ds, slug))!;
+    const after = (await findProject(m, slug))!;
+    await recordAudit(m, source, {
+      projectSlug: slug,
+      before: projectSnapshot(before),
+      after: projectSnapshot(after),
+    });
+    return after;
+  });
 }
 
 /**
@@ -119,6 +156,7 @@ export async function setProjectStage(
   stage: ProjectStage,
   at: Date | null | undefined,
   now = new Date(),
+  source: AuditSource = { actor: "anonymous", action: "setProjectStage" },
 ): Promise<ProjectRow> {
   if (!PROJECT_STAGES.includes(stage)) throw BadInputError.one("stage", `unknown stage "${stage}"`);
   const when = at ?? now;
@@ -149,7 +187,13 @@ export async function setProjectStage(
        WHERE id = $1`,
       [project.id, stage, when],
     );
-    return (await findProject(m, slug))!;
+    const after = (await findProject(m, slug))!;
+    await recordAudit(m, source, {
+      projectSlug: slug,
+      before: projectSnapshot(project),
+      after: { ...projectSnapshot(after), stageSince: when },
+    });
+    return after;
   });
 }
 

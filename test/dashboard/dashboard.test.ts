@@ -197,6 +197,17 @@ describe("the dashboard in headless Chromium", () => {
         expect(await text(page, `${SUPPORT} [data-field="current"]`)).toBe("77 points");
         expect(await text(page, `${SUPPORT} [data-field="improvement"]`)).toBe("+10%");
         expect(await text(page, `${SUPPORT} [data-field="target"]`)).toBe("✗ Not met, ≥ 80 points");
+        // Both targets were set at start-up, after the 2025 go-live: marked as not pre-registered.
+        expect(await text(page, `${SUPPORT} [data-field="preRegistered"]`)).toMatch(
+          /^No: target set or moved after go-live \(/,
+        );
+        // The pilot's decision: in PILOT since 2025-02-01 (over 90 days) and no significant improvement
+        // (one observation a phase gives no statistics) → STOP.
+        expect(await text(page, '[data-decision="support"] [data-field="decision"]')).toBe("Stop");
+        expect(await text(page, '[data-decision="support"] [data-field="reason"]')).toContain(
+          "no KPI improves significantly (cs.csat (current 77 vs target 80",
+        );
+        expect(await page.locator('[data-decision="helpdesk"]').count()).toBe(0); // in production
 
         // ROI over 12 months: benefit 8,000, cost 5,000 (one-time), net 3,000, ROI 60 %,
         // payback 5,000 / (8,000 / 12 a month) = 7.5 months. support: no cost, no benefit.

@@ -16,11 +16,11 @@ export class ApiKeyResolver {
     @Ctx() ctx: Context,
     @Arg("input", () => CreateApiKeyInput) input: CreateApiKeyInput,
   ): Promise<CreatedApiKeyType> {
-    return createApiKey(ctx.ds, input);
+    return createApiKey(ctx.ds, input, { actor: ctx.principal.actor, action: "createApiKey" });
   }
 
   @Mutation(() => Boolean, { description: "admin; false when no key has that name" })
   revokeApiKey(@Ctx() ctx: Context, @Arg("name", () => String) name: string): Promise<boolean> {
-    return revokeApiKey(ctx.ds, name);
+    return revokeApiKey(ctx.ds, name, { actor: ctx.principal.actor, action: "revokeApiKey" });
   }
 }

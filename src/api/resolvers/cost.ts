@@ -1,6 +1,7 @@
 import { Arg, Ctx, Mutation, Resolver } from "type-graphql";
 import type { CostRow } from "../../db/entities/cost.js";
 import { addCost } from "../../store/costs.js";
+import { auditBy } from "../audit.js";
 import type { Context } from "../context.js";
 import { AddCostInput } from "../inputs/cost.js";
 import { CostType } from "../types/cost.js";
@@ -12,7 +13,7 @@ export class CostResolver {
     @Ctx() ctx: Context,
     @Arg("input", () => AddCostInput) input: AddCostInput,
   ): Promise<CostRow> {
-    const cost = await addCost(ctx.ds, input);
+    const cost = await addCost(ctx.ds, input, "input", auditBy(ctx, "addCost"));
     await ctx.events.changed({ projectIds: [String(cost.projectId)] });
     return cost;
   }

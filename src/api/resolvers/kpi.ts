@@ -3,6 +3,7 @@ import { BadInputError } from "../../errors.js";
 import type { Bucket } from "../../kpi/series.js";
 import { trackKpi } from "../../store/kpis.js";
 import { requireMetric } from "../../store/metrics.js";
+import { auditBy } from "../audit.js";
 import type { Context } from "../context.js";
 import { BucketEnum } from "../enums.js";
 import type { KpiEvent } from "../events.js";
@@ -23,7 +24,7 @@ export class KpiResolver {
     @Ctx() ctx: Context,
     @Arg("input", () => TrackKpiInput) input: TrackKpiInput,
   ): Promise<KpiType> {
-    const row = await trackKpi(ctx.ds, input);
+    const row = await trackKpi(ctx.ds, input, "input", auditBy(ctx, "trackKpi"));
     const metric = await requireMetric(ctx.ds, input.metricKey);
     await ctx.events.changed({ kpiIds: [String(row.id)] });
     return { kpiId: String(row.id), projectSlug: input.projectSlug, metric, target: row.target };

@@ -1,6 +1,7 @@
 import { Arg, Ctx, Mutation, Query, Resolver } from "type-graphql";
 import type { MetricRow } from "../../db/entities/metric.js";
 import { defineMetric, listMetrics } from "../../store/metrics.js";
+import { auditBy } from "../audit.js";
 import type { Context } from "../context.js";
 import { DefineMetricInput } from "../inputs/metric.js";
 import { MetricType } from "../types/metric.js";
@@ -17,7 +18,7 @@ export class MetricResolver {
     @Ctx() ctx: Context,
     @Arg("input", () => DefineMetricInput) input: DefineMetricInput,
   ): Promise<MetricRow> {
-    const m = await defineMetric(ctx.ds, input);
+    const m = await defineMetric(ctx.ds, input, "input", auditBy(ctx, "defineMetric"));
     await ctx.events.changed({ metricIds: [String(m.id)] });
     return m;
   }

@@ -10,6 +10,7 @@ import {
   setProjectStage,
   updateProject,
 } from "../../store/projects.js";
+import { auditBy } from "../audit.js";
 import type { Context } from "../context.js";
 import { ProjectStageEnum } from "../enums.js";
 import { CreateProjectInput, UpdateProjectInput } from "../inputs/project.js";
@@ -40,7 +41,7 @@ export class ProjectResolver {
     @Ctx() ctx: Context,
     @Arg("input", () => CreateProjectInput) input: CreateProjectInput,
   ): Promise<ProjectRow> {
-    return createProject(ctx.ds, input);
+    return createProject(ctx.ds, input, new Date(), auditBy(ctx, "createProject"));
   }
 
   @Mutation(() => ProjectType)
@@ -49,7 +50,7 @@ export class ProjectResolver {
     @Arg("slug", () => String) slug: string,
     @Arg("input", () => UpdateProjectInput) input: UpdateProjectInput,
   ): Promise<ProjectRow> {
-    const p = await updateProject(ctx.ds, slug, input);
+    const p = await updateProject(ctx.ds, slug, input, auditBy(ctx, "updateProject"));
     if (input.goLiveAt !== undefined) await ctx.events.changed({ projectIds: [p.id] });
     return p;
   }
@@ -62,7 +63,7 @@ export class ProjectResolver {
     @Arg("at", () => DateTimeScalar, { nullable: true }) at?: Date | null,
   ): Promise<ProjectRow> {
     const before = await findProject(ctx.ds, slug);
-    const p = await setProjectStage(ctx.ds, slug, stage, at);
+    const p = await setProjectStage(ctx.ds, slug, stage, at, new Date(), auditBy(ctx, "setProjectStage"));
     if (before && before.goLiveAt?.getTime() !== p.goLiveAt?.getTime())
       await ctx.events.changed({ projectIds: [p.id] });
     return p;

@@ -46,4 +46,15 @@ export class KpiRow {
 
   @Column({ type: "timestamptz", name: "updated_at", default: () => "now()" })
   updatedAt!: Date;
+
+  @Column({ type: "timestamptz", name: "created_at", default: () => "now()" })
+  createdAt!: Date;
+
+  /** When the current target was set (null without a target): pre-registration. */
+  @Column({ type: "timestamptz", name: "target_set_at", nullable: true })
+  targetSetAt!: Date | null;
+
+  /** When the baseline/after windows were last set. */
+  @Column({ type: "timestamptz", name: "windows_set_at" })
+  windowsSetAt!: Date;
 }
