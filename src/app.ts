@@ -63,6 +63,8 @@ export async function startApp(env: Env, log: Logger, opts: AppOptions): Promise
       maxBodyBytes: env.maxBodyBytes,
       maxQueryDepth: env.maxQueryDepth,
       ws: env.ws,
+      query: env.query,
+      rateLimit: env.rateLimit,
     });
     const port = await server.listen(env.port, env.host);
     if (env.scheduler) await collectors.startScheduler();

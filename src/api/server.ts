@@ -4,14 +4,18 @@ import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/dis
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { expressMiddleware } from "@as-integrations/express5";
 import express, { type NextFunction, type Request, type Response } from "express";
-import type { GraphQLSchema } from "graphql";
-import type { WsLimits } from "../config/env.js";
+import type { DocumentNode, GraphQLSchema } from "graphql";
+import type { QueryLimits, WsLimits } from "../config/env.js";
 import { dashboardRouter } from "../dashboard/route.js";
-import { migrationsApplied } from "../db/migrate.js";
+import { RateLimiter, rateLimit } from "../http/rate-limit.js";
+import { ReadinessProbe } from "../http/readiness.js";
+import { requestLog } from "../http/request-log.js";
 import { log } from "../log.js";
 import { type AppServices, type Context, createContext } from "./context.js";
-import { depthLimit } from "./depth-limit.js";
 import { formatError } from "./format-error.js";
+import { ByteBoundedCache, documentBytes } from "./limits/document-cache.js";
+import { documentByteCap } from "./limits/http.js";
+import { limitRules, parseOptions } from "./limits/query-limits.js";
 import { attachSubscriptions } from "./websocket.js";
 
 export interface ServerOptions {
@@ -19,7 +23,13 @@ export interface ServerOptions {
   maxBodyBytes: number;
   maxQueryDepth: number;
   ws: WsLimits;
+  query: QueryLimits;
+  /** Requests per second per key; 0 = no limit. */
+  rateLimit: number;
 }
+
+/** Parsed, validated documents Apollo keeps (its default store is also about 30 MiB). */
+const DOCUMENT_STORE_BYTES = 32 * 1024 * 1024;
 
 export interface UpliftServer {
   httpServer: http.Server;
@@ -31,20 +41,6 @@ function jsonError(res: Response, status: number, code: string, message: string)
   res.status(status).json({ errors: [{ message, extensions: { code } }] });
 }
 
-async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      p,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error("timeout")), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** Express 5 + Apollo Server 5 on /graphql (HTTP), graphql-ws on the same path, and the health endpoints. */
 export async function createServer(
   schema: GraphQLSchema,
@@ -54,11 +50,16 @@ export async function createServer(
   const app = express();
   app.disable("x-powered-by");
   const httpServer = http.createServer(app);
+  app.use(requestLog(log));
+  const limiter = opts.rateLimit > 0 ? new RateLimiter(opts.rateLimit) : null;
 
   const subscriptions = attachSubscriptions(httpServer, schema, services, {
     ...opts.ws,
     maxQueryDepth: opts.maxQueryDepth,
+    query: opts.query,
+    limiter,
   });
+  const readiness = ReadinessProbe.of(services.ds);
 
   const apollo = new ApolloServer<Context>({
     schema,
@@ -67,7 +68,9 @@ export async function createServer(
     // main.ts owns SIGTERM/SIGINT: it stops collectors first, then this server, then the database.
     stopOnTerminationSignals: false,
     formatError,
-    validationRules: [depthLimit(opts.maxQueryDepth)],
+    parseOptions: parseOptions(opts.query),
+    validationRules: limitRules(opts.query, opts.maxQueryDepth),
+    documentStore: new ByteBoundedCache<DocumentNode>(DOCUMENT_STORE_BYTES, documentBytes),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginLandingPageDisabled(),
@@ -76,6 +79,7 @@ export async function createServer(
           return {
             async drainServer() {
               await subscriptions.close();
+              await readiness.close();
             },
           };
         },
@@ -88,21 +92,16 @@ export async function createServer(
     res.json({ status: "ok" });
   });
   app.get("/readyz", async (_req, res) => {
-    try {
-      await withTimeout(services.ds.query("SELECT 1"), 2000);
-      if (!(await withTimeout(migrationsApplied(services.ds), 2000))) {
-        res.status(503).json({ status: "unavailable", reason: "migrations pending" });
-        return;
-      }
-      res.json({ status: "ready" });
-    } catch {
-      res.status(503).json({ status: "unavailable", reason: "database unreachable" });
-    }
+    const { ready, reason } = await readiness.check();
+    if (ready) res.json({ status: "ready" });
+    else res.status(503).json({ status: "unavailable", reason });
   });
+  if (limiter) app.use(rateLimit(limiter)); // after the health checks, which never count
 
   app.use(
     "/graphql",
     express.json({ limit: opts.maxBodyBytes }),
+    documentByteCap(opts.query.maxBytes),
     expressMiddleware(apollo, { context: async () => createContext(services) }),
   );
 
