@@ -22,7 +22,8 @@ import {
  *   (the engine computes them together);
  * - every `series`, `roi` and `portfolio` field costs 1 (aliases count separately: each runs again);
  * - a list multiplies the cost of what is selected under it by the number of items it can return: the
- *   value of a `limit` argument when it has one, else LIST_SIZE.
+ *   value of a `limit` argument when it has one, else LIST_SIZE (a `series` is one computation however
+ *   many points it returns).
  * Everything else (names, slugs, costs, runs, stage history) is a plain read and costs nothing here;
  * depth, aliases and tokens have their own limits.
  *
@@ -94,7 +95,7 @@ export function operationCost(context: ValidationContext, operation: OperationDe
           for (const a of sel.arguments ?? []) args[a.name.value] = valueFromASTUntyped(a.value);
           const own = COMPUTED_FIELDS.has(`${type.name}.${field.name}`) ? 1 : 0;
           const below = sel.selectionSet ? costOf(sel.selectionSet, getNamedType(field.type), visited) : 0;
-          total += listFactor(field, args) * (own + below);
+          total += own + listFactor(field, args) * below;
         }
       }
     };
