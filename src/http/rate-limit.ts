@@ -7,27 +7,31 @@ export type RateDecision = { ok: true } | { ok: false; retryAfterSeconds: number
 const MAX_KEYS = 100_000;
 
 /**
- * A token bucket per key: `perSecond` requests a second on average, bursts of up to `perSecond` at once
- * (a second's worth). `now` is injectable so that tests do not depend on the clock.
+ * A token bucket per key: `perSecond` requests a second on average, bursts of up to a second's worth
+ * at once. `now` is injectable so that tests do not depend on the clock.
  */
 export class RateLimiter {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  /** Burst size: a second's worth, and at least one request. */
+  private readonly capacity: number;
 
   constructor(
     readonly perSecond: number,
     private readonly now: () => number = () => performance.now(),
-  ) {}
+  ) {
+    this.capacity = Math.max(1, perSecond);
+  }
 
   take(key: string): RateDecision {
     const t = this.now();
     let b = this.buckets.get(key);
     if (b) {
-      b.tokens = Math.min(this.perSecond, b.tokens + ((t - b.at) / 1000) * this.perSecond);
+      b.tokens = Math.min(this.capacity, b.tokens + ((t - b.at) / 1000) * this.perSecond);
       b.at = t;
       this.buckets.delete(key); // re-insert: the map stays in least-recently-used order
     } else {
       if (this.buckets.size >= MAX_KEYS) this.evict(t);
-      b = { tokens: this.perSecond, at: t };
+      b = { tokens: this.capacity, at: t };
     }
     this.buckets.set(key, b);
     if (b.tokens >= 1) {
@@ -44,7 +48,7 @@ export class RateLimiter {
   /** Drops buckets idle long enough to be full (forgetting them changes nothing), else the oldest. */
   private evict(t: number) {
     for (const [key, b] of this.buckets) {
-      if (b.tokens + ((t - b.at) / 1000) * this.perSecond >= this.perSecond) this.buckets.delete(key);
+      if (b.tokens + ((t - b.at) / 1000) * this.perSecond >= this.capacity) this.buckets.delete(key);
     }
     if (this.buckets.size >= MAX_KEYS) this.buckets.delete(this.buckets.keys().next().value!);
   }
