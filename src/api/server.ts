@@ -15,6 +15,7 @@ import { type AppServices, type Context, createContext } from "./context.js";
 import { formatError } from "./format-error.js";
 import { ByteBoundedCache, documentBytes } from "./limits/document-cache.js";
 import { documentByteCap } from "./limits/http.js";
+import { DOCUMENT_TOO_LARGE, jsonBodyWithDocumentCap } from "./limits/json-body.js";
 import { limitRules, parseOptions } from "./limits/query-limits.js";
 import { attachSubscriptions } from "./websocket.js";
 
@@ -100,6 +101,7 @@ export async function createServer(
 
   app.use(
     "/graphql",
+    jsonBodyWithDocumentCap(opts.maxBodyBytes, opts.query.maxBytes),
     express.json({ limit: opts.maxBodyBytes }),
     documentByteCap(opts.query.maxBytes),
     expressMiddleware(apollo, { context: async () => createContext(services) }),
@@ -115,6 +117,8 @@ export async function createServer(
     if (err?.type === "entity.parse.failed") {
       return jsonError(res, 400, "BAD_REQUEST", `malformed JSON body: ${String(err.message).split("\n")[0]}`);
     }
+    if (err?.type === DOCUMENT_TOO_LARGE)
+      return jsonError(res, 413, "PAYLOAD_TOO_LARGE", String(err.message));
     if (err?.type === "entity.too.large") {
       return jsonError(
         res,
