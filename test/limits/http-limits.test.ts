@@ -111,3 +111,22 @@ describe("request ids", () => {
     expect(fresh.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
   });
 });
+
+describe("byte cap on GET", () => {
+  it("applies to the query parameter of a GET request too", async () => {
+    const small = await startTestApp({ env: { UPLIFT_MAX_QUERY_BYTES: "1000" } });
+    try {
+      const get = (q: string) =>
+        fetch(`${small.url}/graphql?query=${encodeURIComponent(q)}`, {
+          headers: { "apollo-require-preflight": "1" },
+        });
+      const over = await get(padded(1001));
+      expect(over.status).toBe(413);
+      expect(((await over.json()) as any).errors[0].extensions.code).toBe("PAYLOAD_TOO_LARGE");
+      const at = await get(padded(1000));
+      expect(at.status).toBe(200);
+    } finally {
+      await small.stop();
+    }
+  });
+});
