@@ -126,7 +126,8 @@ async function startServer(dbUrl: string, dir: string): Promise<Server> {
       };
       check();
     });
-  const m = await until(/Uplift is serving graphql=http:\/\/[^:]+:(\d+)\/graphql/, 0, 120_000);
+  // JSON log line (pino): {"msg":"Uplift is serving","graphql":"http://127.0.0.1:PORT/graphql"}.
+  const m = await until(/"graphql":"http:\/\/[^"]*:(\d+)\/graphql"/, 0, 120_000);
   const pid = child.pid!;
   return {
     child,

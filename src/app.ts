@@ -80,6 +80,8 @@ export async function startApp(env: Env, log: Logger, opts: AppOptions): Promise
       maxQueryDepth: env.maxQueryDepth,
       ws: env.ws,
       access,
+      query: env.query,
+      rateLimit: env.rateLimit,
     });
     const port = await server.listen(env.port, env.host);
     alerts.start();

@@ -1,19 +1,11 @@
-// A small structured logger: one line per event, `time level message key=value…`, on stderr.
-// LOG_LEVEL=debug|info|warn|error|silent (default info; tests default to warn).
+// Structured JSON logs (pino) on stderr, one object per line: time, level, msg, then the fields.
+// LOG_LEVEL=debug|info|warn|error|silent (default info; tests default to warn). Secrets are removed by
+// the redaction paths below, not by each call site; docs/logs.md lists them.
+import { AsyncLocalStorage } from "node:async_hooks";
+import pino from "pino";
+
 type Level = "debug" | "info" | "warn" | "error";
-const ORDER: Record<Level | "silent", number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
-
-function threshold(): number {
-  const wanted = (process.env.LOG_LEVEL ?? (process.env.VITEST ? "warn" : "info")).toLowerCase();
-  return ORDER[wanted as Level] ?? ORDER.info;
-}
-
-function format(value: unknown): string {
-  if (value instanceof Error) return JSON.stringify(value.message);
-  if (value instanceof Date) return value.toISOString();
-  if (typeof value === "string") return /[\s"=]/.test(value) ? JSON.stringify(value) : value;
-  return JSON.stringify(value);
-}
+const LEVELS = new Set(["debug", "info", "warn", "error", "silent"]);
 
 export interface Logger {
   debug(msg: string, fields?: Record<string, unknown>): void;
@@ -23,17 +15,89 @@ export interface Logger {
   child(fields: Record<string, unknown>): Logger;
 }
 
+/**
+ * Fields of the request (HTTP) or operation (WebSocket) being served, e.g. `{ requestId }`: every line
+ * logged while serving it carries them, whichever logger writes the line.
+ */
+export const logContext = new AsyncLocalStorage<Record<string, unknown>>();
+
+/** Keys whose values are secrets wherever they appear (top level, or one or two levels down). */
+const SECRET_KEYS = [
+  "authorization",
+  "Authorization",
+  "cookie",
+  "password",
+  "passwd",
+  "secret",
+  "token",
+  "adminToken",
+  "apiKey",
+  "accessToken",
+  "refreshToken",
+  "clientSecret",
+  "UPLIFT_ADMIN_TOKEN",
+  '["x-api-key"]',
+  '["set-cookie"]',
+];
+/** Keys holding URLs or connection strings: only the password inside them is removed. */
+const URL_KEYS = ["url", "databaseUrl", "DATABASE_URL", "connectionString", "dsn", "webhookUrl"];
+
+function everywhere(keys: string[]): string[] {
+  const at = (k: string) => (k.startsWith("[") ? k : `.${k}`);
+  return keys.flatMap((k) => [k.startsWith("[") ? `*${k}` : k, `*${at(k)}`, `*.*${at(k)}`]);
+}
+
+export const REDACT_PATHS = [...everywhere(SECRET_KEYS), ...everywhere(URL_KEYS)];
+const urlKeys = new Set(URL_KEYS);
+
+/** `postgres://user:secret@host/db` → `postgres://user:[redacted]@host/db`; anything else → [redacted]. */
+function censor(value: unknown, path: string[]): unknown {
+  if (urlKeys.has(path[path.length - 1] ?? "")) {
+    return typeof value === "string" ? value.replace(/(\/\/[^:/@\s]*:)[^@\s]*@/g, "$1[redacted]@") : value;
+  }
+  return "[redacted]";
+}
+
+/** Errors as their type, message and code: stacks only where a call site passes them on purpose. */
+function errorFields(e: unknown): unknown {
+  if (!(e instanceof Error)) return e;
+  const code = (e as { code?: unknown }).code;
+  return { type: e.name, message: e.message, ...(code === undefined ? {} : { code }) };
+}
+
+let root: pino.Logger | null = null;
+
+/** Built on first use, so that LOG_LEVEL set by a script before its first log line is honoured. */
+function rootLogger(): pino.Logger {
+  if (root) return root;
+  const wanted = (process.env.LOG_LEVEL ?? (process.env.VITEST ? "warn" : "info")).toLowerCase();
+  root = pino(
+    {
+      level: LEVELS.has(wanted) ? wanted : "info",
+      base: { pid: process.pid },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      redact: { paths: REDACT_PATHS, censor },
+      serializers: { error: errorFields, err: errorFields },
+      mixin: () => logContext.getStore() ?? {},
+    },
+    // Synchronous: the last lines before process.exit() are never lost.
+    pino.destination({ fd: 2, sync: true }),
+  );
+  return root;
+}
+
 export function createLogger(base: Record<string, unknown> = {}): Logger {
+  let logger: pino.Logger | null = null;
+  const get = () => {
+    logger ??= Object.keys(base).length ? rootLogger().child(base) : rootLogger();
+    return logger;
+  };
   const emit = (level: Level, msg: string, fields?: Record<string, unknown>) => {
-    if (ORDER[level] < threshold()) return;
-    const all = { ...base, ...fields };
-    const kv = Object.entries(all)
-      .filter(([, v]) => v !== undefined)
-      .map(([k, v]) => `${k}=${format(v)}`)
-      .join(" ");
-    process.stderr.write(
-      `${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${msg}${kv ? ` ${kv}` : ""}\n`,
-    );
+    const l = get();
+    if (!l.isLevelEnabled(level)) return;
+    if (fields) l[level](fields, msg);
+    else l[level](msg);
   };
   return {
     debug: (m, f) => emit("debug", m, f),

@@ -2,6 +2,7 @@ import { unwrapResolverError } from "@apollo/server/errors";
 import type { GraphQLFormattedError } from "graphql";
 import { BadInputError, isTypedError } from "../errors.js";
 import { log } from "../log.js";
+import { tokenLimitMessage } from "./limits/query-limits.js";
 
 /**
  * Every error leaves with an `extensions.code` of the contract and never with a stack trace or SQL.
@@ -23,8 +24,17 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
   }
   const code = formatted.extensions?.code;
   if (typeof code === "string" && code !== "INTERNAL_SERVER_ERROR") {
-    // Parse, validation, variable coercion and our scalars' errors: already safe and named.
-    return { ...base, message: formatted.message, extensions: { code } };
+    // Parse, validation, variable coercion, limits and our scalars' errors: already safe and named.
+    return { ...base, message: tokenLimitMessage(formatted.message), extensions: { code } };
+  }
+  if ((original as { code?: unknown })?.code === "57014") {
+    // PostgreSQL's query_canceled: our statement_timeout. Say which setting, not the SQL.
+    log.warn("statement timeout", { path: formatted.path?.join(".") });
+    return {
+      ...base,
+      message: "the query took longer than UPLIFT_STATEMENT_TIMEOUT_MS allows and was cancelled",
+      extensions: { code: "INTERNAL_SERVER_ERROR" },
+    };
   }
   log.error("internal error", {
     path: formatted.path?.join("."),

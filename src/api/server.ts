@@ -4,15 +4,20 @@ import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/dis
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { expressMiddleware } from "@as-integrations/express5";
 import express, { type NextFunction, type Request, type Response } from "express";
-import type { GraphQLSchema } from "graphql";
+import type { DocumentNode, GraphQLSchema } from "graphql";
 import type { Access } from "../auth/authenticate.js";
-import type { WsLimits } from "../config/env.js";
+import type { QueryLimits, WsLimits } from "../config/env.js";
 import { dashboardRouter } from "../dashboard/route.js";
-import { migrationsApplied } from "../db/migrate.js";
+import { RateLimiter, rateLimit } from "../http/rate-limit.js";
+import { ReadinessProbe } from "../http/readiness.js";
+import { requestLog } from "../http/request-log.js";
 import { log } from "../log.js";
 import { type AppServices, type Context, createContext } from "./context.js";
-import { depthLimit } from "./depth-limit.js";
 import { formatError } from "./format-error.js";
+import { ByteBoundedCache, documentBytes } from "./limits/document-cache.js";
+import { documentByteCap } from "./limits/http.js";
+import { DOCUMENT_TOO_LARGE, jsonBodyWithDocumentCap } from "./limits/json-body.js";
+import { limitRules, parseOptions } from "./limits/query-limits.js";
 import { attachSubscriptions } from "./websocket.js";
 
 export interface ServerOptions {
@@ -22,7 +27,13 @@ export interface ServerOptions {
   ws: WsLimits;
   /** Credentials, roles and the browser-safety checks (src/auth/). */
   access: Access;
+  query: QueryLimits;
+  /** Requests per second per key; 0 = no limit. */
+  rateLimit: number;
 }
+
+/** Parsed, validated documents Apollo keeps (its default store is also about 30 MiB). */
+const DOCUMENT_STORE_BYTES = 32 * 1024 * 1024;
 
 export interface UpliftServer {
   httpServer: http.Server;
@@ -34,20 +45,6 @@ function jsonError(res: Response, status: number, code: string, message: string)
   res.status(status).json({ errors: [{ message, extensions: { code } }] });
 }
 
-async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      p,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error("timeout")), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** Express 5 + Apollo Server 5 on /graphql (HTTP), graphql-ws on the same path, and the health endpoints. */
 export async function createServer(
   schema: GraphQLSchema,
@@ -57,14 +54,17 @@ export async function createServer(
   const app = express();
   app.disable("x-powered-by");
   const httpServer = http.createServer(app);
+  app.use(requestLog(log));
+  const limiter = opts.rateLimit > 0 ? new RateLimiter(opts.rateLimit) : null;
 
   const subscriptions = attachSubscriptions(
     httpServer,
     schema,
     services,
-    { ...opts.ws, maxQueryDepth: opts.maxQueryDepth },
+    { ...opts.ws, maxQueryDepth: opts.maxQueryDepth, query: opts.query, limiter },
     opts.access,
   );
+  const readiness = ReadinessProbe.of(services.ds);
 
   const apollo = new ApolloServer<Context>({
     schema,
@@ -73,7 +73,9 @@ export async function createServer(
     // main.ts owns SIGTERM/SIGINT: it stops collectors first, then this server, then the database.
     stopOnTerminationSignals: false,
     formatError,
-    validationRules: [depthLimit(opts.maxQueryDepth)],
+    parseOptions: parseOptions(opts.query),
+    validationRules: limitRules(opts.query, opts.maxQueryDepth),
+    documentStore: new ByteBoundedCache<DocumentNode>(DOCUMENT_STORE_BYTES, documentBytes),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginLandingPageDisabled(),
@@ -82,6 +84,7 @@ export async function createServer(
           return {
             async drainServer() {
               await subscriptions.close();
+              await readiness.close();
             },
           };
         },
@@ -94,24 +97,20 @@ export async function createServer(
     res.json({ status: "ok" });
   });
   app.get("/readyz", async (_req, res) => {
-    try {
-      await withTimeout(services.ds.query("SELECT 1"), 2000);
-      if (!(await withTimeout(migrationsApplied(services.ds), 2000))) {
-        res.status(503).json({ status: "unavailable", reason: "migrations pending" });
-        return;
-      }
-      res.json({ status: "ready" });
-    } catch {
-      res.status(503).json({ status: "unavailable", reason: "database unreachable" });
-    }
+    const { ready, reason } = await readiness.check();
+    if (ready) res.json({ status: "ready" });
+    else res.status(503).json({ status: "unavailable", reason });
   });
-
   // Every route below needs a credential when auth is on (401 otherwise) and sets res.locals.principal.
   app.use(opts.access.http());
+  // After authentication, so that requests are counted per key; the health checks never count.
+  if (limiter) app.use(rateLimit(limiter));
 
   app.use(
     "/graphql",
+    jsonBodyWithDocumentCap(opts.maxBodyBytes, opts.query.maxBytes),
     express.json({ limit: opts.maxBodyBytes }),
+    documentByteCap(opts.query.maxBytes),
     expressMiddleware(apollo, { context: async ({ res }) => createContext(services, res.locals.principal) }),
   );
 
@@ -125,6 +124,8 @@ export async function createServer(
     if (err?.type === "entity.parse.failed") {
       return jsonError(res, 400, "BAD_REQUEST", `malformed JSON body: ${String(err.message).split("\n")[0]}`);
     }
+    if (err?.type === DOCUMENT_TOO_LARGE)
+      return jsonError(res, 413, "PAYLOAD_TOO_LARGE", String(err.message));
     if (err?.type === "entity.too.large") {
       return jsonError(
         res,

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type http from "node:http";
 import {
   createSourceEventStream,
@@ -5,8 +6,11 @@ import {
   type ExecutionArgs,
   type ExecutionResult,
   execute,
+  type FormattedExecutionResult,
   GraphQLError,
   type GraphQLSchema,
+  getOperationAST,
+  getVariableValues,
   parse,
   specifiedRules,
   validate,
@@ -15,14 +19,32 @@ import { useServer } from "graphql-ws/use/ws";
 import { type WebSocket, WebSocketServer } from "ws";
 import type { Access } from "../auth/authenticate.js";
 import type { Principal } from "../auth/principal.js";
-import type { WsLimits } from "../config/env.js";
-import { log } from "../log.js";
+import type { QueryLimits, WsLimits } from "../config/env.js";
+import { type RateLimiter, rateKey, rateLimitMessage } from "../http/rate-limit.js";
+import { log, logContext } from "../log.js";
 import { type AppServices, createContext } from "./context.js";
-import { depthLimit } from "./depth-limit.js";
+import { formatError } from "./format-error.js";
+import { ByteBoundedCache, documentBytes } from "./limits/document-cache.js";
+import {
+  documentTooLarge,
+  limitRules,
+  parseOptions,
+  tokenLimitMessage,
+  tooLargeError,
+} from "./limits/query-limits.js";
+
+/** An operation that passed every check and now counts against UPLIFT_WS_MAX_SUBSCRIPTIONS. */
+interface Operation {
+  requestId: string;
+  started: number;
+  type: string;
+  name: string | undefined;
+}
 
 interface Tracked extends WebSocket {
   alive?: boolean;
-  subscriptions?: number;
+  /** Accepted operations by graphql-ws id; refused ones never enter (they used to leak a count). */
+  operations?: Map<string, Operation>;
 }
 
 /** Never used: onConnect sets every socket's principal before any operation; this one sees nothing. */
@@ -33,27 +55,51 @@ export interface SubscriptionServer {
   close(): Promise<void>;
 }
 
-/** Distinct subscription documents kept parsed and validated (most recently used first out). */
-const DOCUMENT_CACHE_SIZE = 500;
+/** Bytes of parsed, validated subscription documents kept (least recently used out first). */
+const DOCUMENT_CACHE_BYTES = 16 * 1024 * 1024;
+
+/** The same error with the code Apollo would give it over HTTP (graphql-js's own errors have none). */
+function withCode(e: unknown, code: string): GraphQLError {
+  if (!(e instanceof GraphQLError)) return new GraphQLError("invalid document", { extensions: { code } });
+  if (typeof e.extensions?.code === "string") return e;
+  return new GraphQLError(tokenLimitMessage(e.message), {
+    nodes: e.nodes,
+    source: e.source,
+    positions: e.positions,
+    extensions: { ...e.extensions, code },
+  });
+}
 
 /**
- * parse + validate once per distinct document text, not once per subscriber: 10,000 dashboards subscribing
- * with the same text share one AST (and its token list), and validation (about 0.3 ms a document) runs
- * once. Parse errors are not cached: they throw, as graphql-ws's own parse would.
+ * The HTTP path's checks for a WebSocket operation: byte cap before parsing, token cap while parsing,
+ * the validation rules with the limits; then parse + validate once per distinct document text, not once
+ * per subscriber: 10,000 dashboards subscribing with the same text share one AST, and validation runs
+ * once. Only valid documents are cached, in a cache bounded in bytes.
  */
-function documentCache(schema: GraphQLSchema, maxQueryDepth: number) {
-  const cache = new Map<string, { document: DocumentNode; errors: readonly GraphQLError[] }>();
-  return (query: string) => {
-    let hit = cache.get(query);
-    if (hit) {
-      cache.delete(query);
-    } else {
-      const document = parse(query);
-      hit = { document, errors: validate(schema, document, [...specifiedRules, depthLimit(maxQueryDepth)]) };
-      while (cache.size >= DOCUMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+function documentCache(schema: GraphQLSchema, limits: { query: QueryLimits; maxQueryDepth: number }) {
+  const rules = [...specifiedRules, ...limitRules(limits.query, limits.maxQueryDepth)];
+  const options = parseOptions(limits.query);
+  const cache = new ByteBoundedCache<DocumentNode>(DOCUMENT_CACHE_BYTES, documentBytes);
+  return (query: unknown): { document: DocumentNode } | { errors: GraphQLError[] } => {
+    if (typeof query !== "string") {
+      return {
+        errors: [new GraphQLError("query must be a string", { extensions: { code: "BAD_REQUEST" } })],
+      };
     }
-    cache.set(query, hit);
-    return hit;
+    if (documentTooLarge(query, limits.query.maxBytes))
+      return { errors: [tooLargeError(limits.query.maxBytes)] };
+    const hit = cache.peek(query);
+    if (hit) return { document: hit };
+    let document: DocumentNode;
+    try {
+      document = parse(query, options);
+    } catch (e) {
+      return { errors: [withCode(e, "GRAPHQL_PARSE_FAILED")] };
+    }
+    const errors = validate(schema, document, rules);
+    if (errors.length) return { errors: errors.map((e) => withCode(e, "GRAPHQL_VALIDATION_FAILED")) };
+    cache.put(query, document);
+    return { document };
   };
 }
 
@@ -148,7 +194,7 @@ export function attachSubscriptions(
   httpServer: http.Server,
   schema: GraphQLSchema,
   services: AppServices,
-  limits: WsLimits & { maxQueryDepth: number },
+  limits: WsLimits & { maxQueryDepth: number; query: QueryLimits; limiter: RateLimiter | null },
   access: Access,
 ): SubscriptionServer {
   const wss = new WebSocketServer({
@@ -165,12 +211,29 @@ export function attachSubscriptions(
       );
     },
   });
-  const prepared = documentCache(schema, limits.maxQueryDepth);
-  const cleanup = useServer<Record<string, unknown>, { socket: Tracked; principal: Principal }>(
+  const prepared = documentCache(schema, limits);
+  // Each accepted operation's execution arguments → its request id, so that what it logs carries it.
+  const requestIds = new WeakMap<object, string>();
+  const inOperation =
+    <T>(run: (args: ExecutionArgs) => T) =>
+    (args: ExecutionArgs): T => {
+      const requestId = requestIds.get(args);
+      return requestId ? logContext.run({ requestId }, () => run(args)) : run(args);
+    };
+  const refuse = (requestId: string, key: string, errors: GraphQLError[]) => {
+    log.info("ws operation refused", { requestId, key, code: errors[0]?.extensions?.code });
+    return errors;
+  };
+  const format = (errors: readonly GraphQLError[]) => errors.map((e) => formatError(e.toJSON(), e));
+  const cleanup = useServer<
+    Record<string, unknown>,
+    { socket: Tracked; request: http.IncomingMessage; principal: Principal }
+  >(
     {
       schema,
       context: (ctx) => createContext(services, ctx.extra.principal ?? NOBODY),
-      subscribe: sharedSubscribe(),
+      subscribe: inOperation(sharedSubscribe()),
+      execute: inOperation(execute),
       // The credential of connection_init (or of the upgrade request): 4401 without a valid one.
       onConnect: async (ctx) => {
         const id = await access.identifySocket(ctx.connectionParams, ctx.extra.request);
@@ -189,7 +252,7 @@ export function attachSubscriptions(
         socket.once("close", unwatch);
         return true;
       },
-      onSubscribe: async (ctx, _id, payload) => {
+      onSubscribe: async (ctx, id, payload) => {
         const socket = ctx.extra.socket;
         // A key revoked since the connection opened (by the CLI or another replica) gets no new subscriptions.
         if ("refused" in (await access.identifySocket(ctx.connectionParams, ctx.extra.request))) {
@@ -198,36 +261,94 @@ export function attachSubscriptions(
             new GraphQLError("the API key is no longer valid", { extensions: { code: "UNAUTHENTICATED" } }),
           ];
         }
-        socket.subscriptions = (socket.subscriptions ?? 0) + 1;
-        if (socket.subscriptions > limits.maxSubscriptionsPerConnection) {
-          socket.subscriptions--;
-          return [
+        socket.operations ??= new Map();
+        const operations = socket.operations;
+        // Operations graphql-ws no longer runs (ended without onComplete, e.g. a throw) stop counting.
+        for (const known of operations.keys())
+          if (!(known in ctx.subscriptions) || known === id) operations.delete(known);
+        const requestId = randomUUID();
+        const key = rateKey(ctx.extra.principal, ctx.extra.request?.socket.remoteAddress);
+        const rate = limits.limiter?.take(key);
+        if (rate && !rate.ok) {
+          return refuse(requestId, key, [
+            new GraphQLError(rateLimitMessage(limits.limiter!.perSecond), {
+              extensions: { code: "RATE_LIMITED", retryAfterSeconds: rate.retryAfterSeconds },
+            }),
+          ]);
+        }
+        if (operations.size >= limits.maxSubscriptionsPerConnection) {
+          return refuse(requestId, key, [
             new GraphQLError(
               `at most ${limits.maxSubscriptionsPerConnection} subscriptions per connection (UPLIFT_WS_MAX_SUBSCRIPTIONS)`,
               { extensions: { code: "BAD_USER_INPUT" } },
             ),
-          ];
+          ]);
         }
-        // What graphql-ws would do itself (parse, then validate with the same rules), from the cache.
-        const { document, errors } = prepared(payload.query);
-        if (errors.length) return errors;
-        return {
+        // What graphql-ws would do itself (parse, validate, coerce variables), with the limits, cached.
+        const doc = prepared(payload.query);
+        if ("errors" in doc) return refuse(requestId, key, doc.errors);
+        const operation = getOperationAST(doc.document, payload.operationName);
+        if (!operation) {
+          return refuse(requestId, key, [
+            new GraphQLError("Unable to identify operation", {
+              extensions: { code: "OPERATION_RESOLUTION_FAILURE" },
+            }),
+          ]);
+        }
+        const coerced = getVariableValues(
           schema,
-          document,
+          operation.variableDefinitions ?? [],
+          payload.variables ?? {},
+        );
+        if (coerced.errors)
+          return refuse(
+            requestId,
+            key,
+            coerced.errors.map((e) => withCode(e, "BAD_USER_INPUT")),
+          );
+        operations.set(id, {
+          requestId,
+          started: performance.now(),
+          type: operation.operation,
+          name: operation.name?.value,
+        });
+        const args: ExecutionArgs = {
+          schema,
+          document: doc.document,
           operationName: payload.operationName,
           variableValues: payload.variables,
         };
+        requestIds.set(args, requestId);
+        return args;
       },
-      onComplete: (ctx) => {
-        const socket = ctx.extra.socket;
-        socket.subscriptions = Math.max(0, (socket.subscriptions ?? 1) - 1);
+      onComplete: (ctx, id) => {
+        const op = ctx.extra.socket.operations?.get(id);
+        if (!op) return;
+        ctx.extra.socket.operations!.delete(id);
+        log.info("ws operation", {
+          requestId: op.requestId,
+          operation: op.type,
+          operationName: op.name,
+          durationMs: Math.round((performance.now() - op.started) * 1000) / 1000,
+        });
       },
-      onNext: (ctx) => {
+      // Every error sent on a socket goes through the HTTP path's formatter: a code, no driver text.
+      onError: (_ctx, _id, _payload, errors) => format(errors),
+      onNext: (ctx, _id, _payload, _args, result) => {
         const socket = ctx.extra.socket;
         if (socket.bufferedAmount > limits.maxBufferedBytes) {
           log.warn("closing a subscriber that does not keep up", { buffered: socket.bufferedAmount });
           socket.close(1013, "consumer too slow: reconnect"); // 1013 Try Again Later
         }
+        // Shared results (sharedSubscribe) stay shared; only results with errors get a formatted copy.
+        if (result.errors?.length) {
+          const formatted: FormattedExecutionResult = {
+            ...result,
+            errors: format(result.errors as readonly GraphQLError[]),
+          };
+          return formatted;
+        }
+        return undefined;
       },
     },
     wss,

@@ -20,6 +20,23 @@ export interface Env {
   ws: WsLimits;
   /** Access control: admin token, UPLIFT_AUTH, allowed origins (src/auth/mode.ts). */
   auth: AuthSettings;
+  /** Per-request bounds on GraphQL documents (docs/limits.md). */
+  query: QueryLimits;
+  /** Requests per second per API key (per client address with auth off); 0 = no limit. */
+  rateLimit: number;
+  /** PostgreSQL statement_timeout of the API's connections, ms; 0 = none. */
+  statementTimeoutMs: number;
+}
+
+export interface QueryLimits {
+  /** Longest accepted GraphQL document (the `query` text, not the body), UTF-8 bytes. */
+  maxBytes: number;
+  /** Most lexical tokens in a document. */
+  maxTokens: number;
+  /** Most aliased fields in an operation. */
+  maxAliases: number;
+  /** Largest query cost, in figure computations (src/api/limits/cost.ts). */
+  maxCost: number;
 }
 
 export interface WsLimits {
@@ -71,6 +88,20 @@ export function readEnv(e: NodeJS.ProcessEnv = process.env): Env {
     maxBodyBytes: int("UPLIFT_MAX_BODY_BYTES", e.UPLIFT_MAX_BODY_BYTES, 20 * 1024 * 1024, 1024, 1024 ** 3),
     maxQueryDepth: int("UPLIFT_MAX_QUERY_DEPTH", e.UPLIFT_MAX_QUERY_DEPTH, 12, 2, 100),
     poolSize: int("UPLIFT_DB_POOL_SIZE", e.UPLIFT_DB_POOL_SIZE, 10, 1, 200),
+    query: {
+      maxBytes: int("UPLIFT_MAX_QUERY_BYTES", e.UPLIFT_MAX_QUERY_BYTES, 102_400, 256, 64 * 1024 * 1024),
+      maxTokens: int("UPLIFT_MAX_QUERY_TOKENS", e.UPLIFT_MAX_QUERY_TOKENS, 10_000, 10, 10_000_000),
+      maxAliases: int("UPLIFT_MAX_ALIASES", e.UPLIFT_MAX_ALIASES, 100, 0, 1_000_000),
+      maxCost: int("UPLIFT_MAX_QUERY_COST", e.UPLIFT_MAX_QUERY_COST, 1_000, 1, 1_000_000_000),
+    },
+    rateLimit: int("UPLIFT_RATE_LIMIT", e.UPLIFT_RATE_LIMIT, 0, 0, 1_000_000),
+    statementTimeoutMs: int(
+      "UPLIFT_STATEMENT_TIMEOUT_MS",
+      e.UPLIFT_STATEMENT_TIMEOUT_MS,
+      30_000,
+      0,
+      24 * 3600 * 1000,
+    ),
     ws: {
       maxConnections: int("UPLIFT_WS_MAX_CONNECTIONS", e.UPLIFT_WS_MAX_CONNECTIONS, 20_000, 1, 1_000_000),
       maxSubscriptionsPerConnection: int(

@@ -8,6 +8,8 @@ export interface DataSourceOptions {
   /** Connections in the pool (default 10). */
   poolSize?: number;
   applicationName?: string;
+  /** PostgreSQL statement_timeout of every connection, ms; 0 = none (default 120 s). */
+  statementTimeoutMs?: number;
 }
 
 /** The one DataSource of the process. Schema changes come from migrations only, never `synchronize`. */
@@ -25,9 +27,10 @@ export function createDataSource(opts: DataSourceOptions): DataSource {
     poolSize: opts.poolSize ?? 10,
     applicationName: opts.applicationName ?? "uplift",
     extra: {
-      // Fail fast instead of hanging forever when the database is gone; queries get a generous ceiling.
+      // Fail fast instead of hanging forever when the database is gone; the server's pool gets
+      // UPLIFT_STATEMENT_TIMEOUT_MS (src/db/database.ts), other users a generous ceiling.
       connectionTimeoutMillis: 10_000,
-      statement_timeout: 120_000,
+      statement_timeout: opts.statementTimeoutMs ?? 120_000,
       idle_in_transaction_session_timeout: 300_000,
     },
   });

@@ -12,6 +12,21 @@ export interface Database {
   close(): Promise<void>;
 }
 
+/**
+ * Migrations on connections of their own without the requests' statement timeout: building an index on a
+ * large table may take longer than any request should (two connections: the lock, and TypeORM's runner).
+ */
+async function migrateWithoutTimeout(url: string, log: Logger): Promise<void> {
+  const ds = createDataSource({ url, poolSize: 2, statementTimeoutMs: 0, applicationName: "uplift-migrate" });
+  await ds.initialize();
+  try {
+    const applied = await runMigrations(ds);
+    if (applied.length) log.info("migrations applied", { migrations: applied.join(",") });
+  } finally {
+    await ds.destroy().catch(() => undefined);
+  }
+}
+
 /** DATABASE_URL when set, else the embedded server under UPLIFT_DATA_DIR; migrations applied. */
 export async function openDatabase(env: Env, log: Logger): Promise<Database> {
   let embedded: EmbeddedPostgres | null = null;
@@ -28,11 +43,10 @@ export async function openDatabase(env: Env, log: Logger): Promise<Database> {
     await c.end();
     url = url.replace(/\/postgres$/, "/uplift");
   }
-  const ds = createDataSource({ url, poolSize: env.poolSize });
+  const ds = createDataSource({ url, poolSize: env.poolSize, statementTimeoutMs: env.statementTimeoutMs });
   try {
+    await migrateWithoutTimeout(url, log);
     await ds.initialize();
-    const applied = await runMigrations(ds);
-    if (applied.length) log.info("migrations applied", { migrations: applied.join(",") });
   } catch (e) {
     await ds.destroy().catch(() => undefined);
     await embedded?.stop();

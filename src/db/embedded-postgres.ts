@@ -77,7 +77,17 @@ function chooseRunAs(log: (l: string) => void): RunAs | null {
   const existing = userIds("postgres");
   if (existing) return existing;
   try {
-    execFileSync("useradd", ["--system", "--no-create-home", "--user-group", "postgres"], { stdio: "pipe" });
+    // Announced before and after: creating an account is a change to the machine an operator must know of.
+    log(
+      "running as root: creating the system user 'postgres' (no login, no home) to run the embedded database",
+    );
+    execFileSync(
+      "useradd",
+      ["--system", "--no-create-home", "--user-group", "--shell", "/usr/sbin/nologin", "postgres"],
+      {
+        stdio: "pipe",
+      },
+    );
     const created = userIds("postgres");
     if (created) {
       log("created system user 'postgres' to run the embedded database (PostgreSQL refuses root)");
@@ -125,45 +135,133 @@ function reachable(target: string, user: RunAs, groups: number[]): boolean {
   return true;
 }
 
-/** Copies the binaries to a world-readable cache when the run-as user cannot reach node_modules. */
-function reachableNativeDir(runAs: RunAs | null, log: (l: string) => void): string {
-  const src = nativeDir();
-  if (!runAs || reachable(path.join(src, "bin"), runAs, groupsOf(runAs))) return src;
-  const version = fs.readFileSync(path.join(src, "..", "package.json"), "utf8");
-  const tag = createHash("sha256").update(version).update(src).digest("hex").slice(0, 12);
-  const cacheRoot = path.join(os.tmpdir(), "uplift-postgres");
-  const dest = path.join(cacheRoot, tag);
-  if (!fs.existsSync(path.join(dest, ".complete"))) {
-    log(`the '${runAs.name}' user cannot reach ${src}; copying the PostgreSQL binaries to ${dest}`);
-    fs.mkdirSync(cacheRoot, { recursive: true, mode: 0o755 });
-    fs.chmodSync(cacheRoot, 0o755);
-    const staging = `${dest}.${process.pid}.tmp`;
-    fs.rmSync(staging, { recursive: true, force: true });
-    fs.cpSync(src, staging, { recursive: true, verbatimSymlinks: true });
-    execFileSync("chmod", ["-R", "a+rX", staging]);
-    fs.writeFileSync(path.join(staging, ".complete"), "");
-    try {
-      fs.renameSync(staging, dest);
-    } catch {
-      fs.rmSync(staging, { recursive: true, force: true }); // another process won the race
-    }
+/**
+ * A folder we may trust as root: a real directory (not a symlink), owned by `uid`, that nobody else can
+ * write into. A folder another user prepared in a shared place (/tmp, /var/tmp) fails this.
+ */
+export function ownedPrivately(dir: string, uid: number): boolean {
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(dir);
+  } catch {
+    return false;
   }
-  return dest;
+  return st.isDirectory() && st.uid === uid && (st.mode & 0o022) === 0;
 }
 
-/** Where the cluster lives: `<dataDir>/pg`, or a reachable stand-in when root's folders hide it. */
+const BIN_PREFIX = "uplift-pg-bin-";
+
+/** Removes binary copies of processes that died without cleaning up (ours only: owned by us, pid gone). */
+function sweepBinaryCopies(uid: number) {
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(os.tmpdir()).filter((e) => e.startsWith(BIN_PREFIX));
+  } catch {
+    return;
+  }
+  for (const e of entries) {
+    const dir = path.join(os.tmpdir(), e);
+    if (!ownedPrivately(dir, uid)) continue;
+    try {
+      const pid = Number(fs.readFileSync(path.join(dir, "owner-pid"), "utf8"));
+      if (Number.isInteger(pid) && pid > 0 && pidAlive(pid)) continue;
+    } catch {
+      continue; // not (yet) marked: maybe being created right now
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * When the run-as user cannot reach node_modules, the binaries are copied into a folder this process
+ * creates (mkdtemp: a name nobody could prepare), owned by root and readable by all, removed at stop.
+ */
+function reachableNativeDir(runAs: RunAs | null, log: (l: string) => void): { dir: string; remove(): void } {
+  const src = nativeDir();
+  if (!runAs || reachable(path.join(src, "bin"), runAs, groupsOf(runAs))) return { dir: src, remove() {} };
+  const uid = process.getuid?.() ?? 0;
+  sweepBinaryCopies(uid);
+  const dest = fs.mkdtempSync(path.join(os.tmpdir(), BIN_PREFIX));
+  fs.writeFileSync(path.join(dest, "owner-pid"), String(process.pid));
+  log(`the '${runAs.name}' user cannot reach ${src}; copying the PostgreSQL binaries to ${dest}`);
+  fs.cpSync(src, path.join(dest, "native"), { recursive: true, verbatimSymlinks: true });
+  execFileSync("chmod", ["-R", "u=rwX,go=rX", dest]); // mkdtemp made it 0700; the postgres user must read it
+  if (!ownedPrivately(dest, uid))
+    throw new EmbeddedPostgresError(`${dest} changed owner or mode while being filled`);
+  return {
+    dir: path.join(dest, "native"),
+    remove: () => fs.rmSync(dest, { recursive: true, force: true }),
+  };
+}
+
+const POINTER = "WHERE-IS-THE-DATABASE.txt";
+
+/** The stand-in's path recorded in `<dataDir>/WHERE-IS-THE-DATABASE.txt` (a `cluster: PATH` line). */
+function recordedCluster(dataDir: string): string | null {
+  const file = path.join(dataDir, POINTER);
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(file);
+  } catch {
+    return null;
+  }
+  // Only a note root wrote itself, which nobody else could have changed, is trusted.
+  if (!st.isFile() || st.uid !== (process.getuid?.() ?? 0) || (st.mode & 0o022) !== 0) {
+    throw new EmbeddedPostgresError(`${file} is not owned by this user or is writable by others; remove it`);
+  }
+  const m = /^cluster: (.+)$/m.exec(fs.readFileSync(file, "utf8"));
+  return m ? m[1].trim() : null;
+}
+
+/**
+ * Where the cluster lives: `<dataDir>/pg`, or, when a private parent folder hides that from the run-as
+ * user, a stand-in in /var/tmp. The stand-in's parent is made with mkdtemp (a fresh name nobody could
+ * have prepared, owned by root, mode 0711), the cluster inside it belongs to the run-as user (0700), and
+ * its path is recorded in the data folder, so that later starts find it and check both owners again.
+ */
 function clusterLocation(dataDir: string, runAs: RunAs | null, log: (l: string) => void): string {
   const wanted = path.join(path.resolve(dataDir), "pg");
   if (!runAs) return wanted;
+  const uid = process.getuid?.() ?? 0;
+  const check = (cluster: string) => {
+    if (fs.existsSync(cluster) && !ownedPrivately(cluster, runAs.uid)) {
+      throw new EmbeddedPostgresError(
+        `${cluster} exists but is not a private folder of the '${runAs.name}' user (owner, mode or symlink): refusing to use it`,
+      );
+    }
+    return cluster;
+  };
   const groups = groupsOf(runAs);
-  if (reachable(wanted, runAs, groups)) return wanted;
-  const tag = createHash("sha256").update(wanted).digest("hex").slice(0, 16);
-  const alt = path.join("/var/tmp", `uplift-pg-${tag}`);
+  if (reachable(wanted, runAs, groups)) return check(wanted);
+  const recorded = recordedCluster(dataDir);
+  if (recorded) {
+    if (!ownedPrivately(path.dirname(recorded), uid)) {
+      throw new EmbeddedPostgresError(
+        `the cluster's folder ${path.dirname(recorded)} (from ${path.join(dataDir, POINTER)}) is missing, or not owned by this user, or writable by others`,
+      );
+    }
+    return check(recorded);
+  }
+  // Earlier versions used a fixed name; such a cluster is kept when it belongs to the run-as user.
+  const legacy = path.join(
+    "/var/tmp",
+    `uplift-pg-${createHash("sha256").update(wanted).digest("hex").slice(0, 16)}`,
+  );
+  if (fs.existsSync(path.join(path.resolve(dataDir), POINTER)) && ownedPrivately(legacy, runAs.uid)) {
+    log(`the cluster of ${wanted} lives in ${legacy} (an earlier version's fixed location)`);
+    return legacy;
+  }
+  const base = fs.existsSync("/var/tmp") ? "/var/tmp" : os.tmpdir();
+  const parent = fs.mkdtempSync(path.join(base, "uplift-pg-"));
+  fs.chmodSync(parent, 0o711); // the run-as user may pass through, not list or write
+  const alt = path.join(parent, "pg");
   fs.mkdirSync(path.resolve(dataDir), { recursive: true });
   fs.writeFileSync(
-    path.join(path.resolve(dataDir), "WHERE-IS-THE-DATABASE.txt"),
+    path.join(path.resolve(dataDir), POINTER),
     `The '${runAs.name}' user that runs PostgreSQL cannot reach ${wanted} (a parent folder is private),\n` +
-      `so the embedded cluster of this folder lives in ${alt}.\n`,
+      `so the embedded cluster of this folder lives in the folder below. Uplift finds it through this file.\n` +
+      `cluster: ${alt}\n`,
+    { mode: 0o644 },
   );
   log(`the '${runAs.name}' user cannot reach ${wanted}; the cluster lives in ${alt}`);
   return alt;
@@ -229,15 +327,71 @@ async function waitForExit(pid: number, ms: number): Promise<boolean> {
   return !pidAlive(pid);
 }
 
+/** The arguments and environment of a live process (Linux /proc), or null when they cannot be read. */
+function processInfo(pid: number): { exe: string; args: string[]; env: string[]; uid: number } | null {
+  try {
+    const exe = fs.readlinkSync(`/proc/${pid}/exe`).replace(/ \(deleted\)$/, "");
+    const args = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+    let env: string[] = [];
+    try {
+      env = fs.readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
+    } catch {
+      env = [];
+    }
+    const uid = Number(/^Uid:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
+    return { exe, args, env, uid };
+  } catch {
+    return null;
+  }
+}
+
+function samePath(a: string, b: string): boolean {
+  const real = (p: string) => {
+    try {
+      return fs.realpathSync(p);
+    } catch {
+      return path.resolve(p);
+    }
+  };
+  return real(a) === real(b);
+}
+
+/**
+ * Whether `pid` is the postmaster of `clusterDir`: an executable named postgres, run by `uid`, whose
+ * data directory (`-D` argument or PGDATA) is that folder. A pid in a stale postmaster.pid may since
+ * belong to any process; only this check lets us signal it.
+ */
+export function isClusterPostgres(pid: number, clusterDir: string, uid: number): boolean {
+  const info = processInfo(pid);
+  if (!info || info.uid !== uid || path.basename(info.exe) !== "postgres") return false;
+  const d = info.args.indexOf("-D");
+  const fromArgs = d >= 0 ? info.args[d + 1] : undefined;
+  const fromEnv = info.env.find((e) => e.startsWith("PGDATA="))?.slice("PGDATA=".length);
+  const dataDir = fromArgs ?? fromEnv;
+  return dataDir !== undefined && samePath(dataDir, clusterDir);
+}
+
 /**
  * A server left behind by a process that was killed (kill -9) is stopped before we start ours; one that
- * belongs to a live Uplift process is reported instead of being taken over.
+ * belongs to a live Uplift process is reported instead of being taken over. A postmaster.pid whose pid
+ * is not this cluster's postgres is stale: it is removed, and that process is never signalled.
  */
-async function handleLeftoverServer(clusterDir: string, log: (l: string) => void): Promise<void> {
+export async function handleLeftoverServer(
+  clusterDir: string,
+  runAsUid: number,
+  log: (l: string) => void,
+): Promise<void> {
   const pidFile = path.join(clusterDir, "postmaster.pid");
   if (!fs.existsSync(pidFile)) return;
   const pid = Number(fs.readFileSync(pidFile, "utf8").split("\n")[0]);
   if (!Number.isInteger(pid) || pid <= 0 || !pidAlive(pid)) return; // stale file: postgres cleans it up
+  if (!isClusterPostgres(pid, clusterDir, runAsUid)) {
+    log(
+      `postmaster.pid in ${clusterDir} names pid ${pid}, which is not this cluster's postgres: removing the stale file`,
+    );
+    fs.rmSync(pidFile, { force: true });
+    return;
+  }
   const ppid = parentPid(pid);
   let owner = "";
   try {
@@ -255,7 +409,7 @@ async function handleLeftoverServer(clusterDir: string, log: (l: string) => void
   log(`stopping an orphaned embedded PostgreSQL (pid ${pid}) left by a process that did not shut down`);
   process.kill(pid, "SIGINT");
   if (!(await waitForExit(pid, 15_000))) {
-    process.kill(pid, "SIGKILL");
+    if (isClusterPostgres(pid, clusterDir, runAsUid)) process.kill(pid, "SIGKILL");
     await waitForExit(pid, 5_000);
   }
 }
@@ -286,11 +440,44 @@ async function waitUntilReady(url: string, child: ChildProcess, output: () => st
 export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
   const log = opts.log ?? (() => undefined);
   const runAs = chooseRunAs(log);
-  const native = reachableNativeDir(runAs, log);
-  const bin = (name: string) => path.join(native, "bin", name);
-  const clusterDir = clusterLocation(opts.dataDir, runAs, log);
   const dataDir = path.resolve(opts.dataDir);
-  fs.mkdirSync(dataDir, { recursive: true });
+  if (runAs) checkRootDataDir(dataDir);
+  const clusterDir = clusterLocation(opts.dataDir, runAs, log);
+  fs.mkdirSync(dataDir, { recursive: true, mode: runAs ? 0o755 : 0o777 });
+  const binaries = reachableNativeDir(runAs, log);
+  try {
+    return await startCluster(opts, log, runAs, dataDir, clusterDir, binaries);
+  } catch (e) {
+    binaries.remove();
+    throw e;
+  }
+}
+
+/** As root, the data folder (which holds the superuser's password) must be root's and closed to others. */
+function checkRootDataDir(dataDir: string) {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(dataDir);
+  } catch {
+    return; // created below, by us
+  }
+  if (!st.isDirectory() || st.uid !== 0 || (st.mode & 0o022) !== 0) {
+    throw new EmbeddedPostgresError(
+      `UPLIFT_DATA_DIR ${dataDir} must be a folder owned by root that others cannot write to when Uplift runs as root`,
+    );
+  }
+}
+
+async function startCluster(
+  opts: EmbeddedPostgresOptions,
+  log: (l: string) => void,
+  runAs: RunAs | null,
+  dataDir: string,
+  clusterDir: string,
+  binaries: { dir: string; remove(): void },
+): Promise<EmbeddedPostgres> {
+  const native = binaries.dir;
+  const bin = (name: string) => path.join(native, "bin", name);
 
   // The superuser's password lives beside the cluster, readable by the owner only.
   const pwFile = path.join(dataDir, "pg-password");
@@ -303,8 +490,11 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     fs.rmSync(clusterDir, { recursive: true, force: true }); // a half-made cluster from an interrupted initdb
     fs.mkdirSync(clusterDir, { recursive: true, mode: 0o700 });
     if (runAs) fs.chownSync(clusterDir, runAs.uid, runAs.gid);
-    const tmpPw = path.join(os.tmpdir(), `uplift-pw-${process.pid}-${randomBytes(4).toString("hex")}`);
-    fs.writeFileSync(tmpPw, `${password}\n`, { mode: 0o600 });
+    // The password file for initdb, in a folder of our own (mkdtemp): no name another user could prepare.
+    const pwDir = fs.mkdtempSync(path.join(os.tmpdir(), "uplift-pw-"));
+    fs.chmodSync(pwDir, 0o711);
+    const tmpPw = path.join(pwDir, "pw");
+    fs.writeFileSync(tmpPw, `${password}\n`, { mode: 0o600, flag: "wx" });
     if (runAs) fs.chownSync(tmpPw, runAs.uid, runAs.gid);
     try {
       log(`initialising the embedded PostgreSQL cluster in ${clusterDir}`);
@@ -323,10 +513,10 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
         env,
       );
     } finally {
-      fs.rmSync(tmpPw, { force: true });
+      fs.rmSync(pwDir, { recursive: true, force: true });
     }
   }
-  await handleLeftoverServer(clusterDir, log);
+  await handleLeftoverServer(clusterDir, runAs?.uid ?? process.getuid?.() ?? 0, log);
 
   const port = opts.port && opts.port > 0 ? opts.port : await freePort();
   // Own process group (detached): a Ctrl-C on the terminal must not kill the database before we are done.
@@ -371,7 +561,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
       const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
       await exited;
       clearTimeout(timer);
-    })();
+    })().finally(() => binaries.remove());
     return stopped;
   };
   const signalStop = () => {

@@ -21,25 +21,43 @@ function asDict(v: unknown, what: string): Dict {
   return v as Dict;
 }
 
-/** Compose interpolation with no variables set: `${X:-d}` → d, `${X-d}` → d, `${X}` → "", `$$` → `$`. */
-function interpolate(s: string): string {
+/** What an operator puts in `.env`: the secrets compose requires (no defaults). */
+const SECRETS: Record<string, string> = {
+  POSTGRES_PASSWORD: "pg-superuser-secret",
+  UPLIFT_DB_PASSWORD: "app-role-secret",
+  UPLIFT_ADMIN_TOKEN: "a".repeat(40),
+};
+
+/**
+ * Compose interpolation: `${X:-d}` / `${X-d}` → X or d, `${X:?msg}` / `${X?msg}` → X or an error (what
+ * `docker compose` does when X is unset or empty), `${X}` → X or "", `$$` → `$`.
+ */
+function interpolate(s: string, vars: Record<string, string> = SECRETS): string {
   return s.replace(
-    /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}/g,
-    (m, _name?: string, dflt?: string) => (m === "$$" ? "$" : (dflt ?? "")),
+    /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?)([-?])([^}]*))?\}/g,
+    (m, name?: string, colon?: string, op?: string, arg?: string) => {
+      if (m === "$$") return "$";
+      const v = vars[name!];
+      const missing = v === undefined || (colon === ":" && v === "");
+      if (op === "?" && missing) throw new Error(`required variable ${name} is missing a value: ${arg}`);
+      if (op === "-" && missing) return arg ?? "";
+      return v ?? "";
+    },
   );
 }
 
 /** A service's environment as a map, whether written as a mapping or a KEY=VALUE list, interpolated. */
-function envOf(service: Dict): Record<string, string> {
+function envOf(service: Dict, vars: Record<string, string> = SECRETS): Record<string, string> {
   const env = service.environment;
   const out: Record<string, string> = {};
   if (Array.isArray(env)) {
     for (const item of env) {
       const [k, ...rest] = String(item).split("=");
-      out[k] = interpolate(rest.join("="));
+      out[k] = interpolate(rest.join("="), vars);
     }
   } else if (env) {
-    for (const [k, v] of Object.entries(asDict(env, "environment"))) out[k] = interpolate(String(v ?? ""));
+    for (const [k, v] of Object.entries(asDict(env, "environment")))
+      out[k] = interpolate(String(v ?? ""), vars);
   }
   return out;
 }
@@ -259,9 +277,11 @@ describe("docker-compose.yml", () => {
       const url = new URL(env.DATABASE_URL);
       expect(url.protocol, `${name} DATABASE_URL`).toMatch(/^postgres(ql)?:$/);
       expect(url.hostname, `${name} DATABASE_URL host`).toBe("postgres");
-      expect(decodeURIComponent(url.username)).toBe(pgEnv.POSTGRES_USER);
-      expect(decodeURIComponent(url.password)).toBe(pgEnv.POSTGRES_PASSWORD);
-      expect(url.pathname.slice(1)).toBe(pgEnv.POSTGRES_DB);
+      // The application's own role (created by the init script), never the image's superuser.
+      expect(decodeURIComponent(url.username)).not.toBe(pgEnv.POSTGRES_USER);
+      expect(decodeURIComponent(url.password)).toBe(SECRETS.UPLIFT_DB_PASSWORD);
+      expect(decodeURIComponent(url.password)).toBe(pgEnv.UPLIFT_DB_PASSWORD);
+      expect(env.UPLIFT_ADMIN_TOKEN, `${name} UPLIFT_ADMIN_TOKEN`).toBe(SECRETS.UPLIFT_ADMIN_TOKEN);
       expect(env.HOST, `${name} HOST`).toBe("0.0.0.0");
 
       const dep = asDict(
@@ -291,6 +311,52 @@ describe("docker-compose.yml", () => {
         expect(existsSync(path.resolve(root, mount![0])), `${mount![0]} exists`).toBe(true);
       }
     }
+  });
+});
+
+describe("docker-compose.yml secrets and database role", () => {
+  const raw = readFileSync(composePath, "utf8");
+
+  it("requires the database passwords and the admin token, with no default anywhere", () => {
+    for (const name of Object.keys(SECRETS)) {
+      expect(raw, `${name} is required with \${${name}:?…}`).toContain(`\${${name}:?`);
+      expect(raw, `${name} has no default`).not.toMatch(new RegExp(`\\$\\{${name}(:?-|\\})`));
+      // Unset or empty, compose refuses to start (emulated by the interpolation above).
+      const without = { ...SECRETS, [name]: "" };
+      const { services } = loadCompose();
+      expect(() => {
+        for (const svc of Object.values(services)) envOf(svc, without);
+      }).toThrow(new RegExp(`required variable ${name}`));
+    }
+    // No password-like literal either.
+    const { services } = loadCompose();
+    expect(envOf(services.postgres).POSTGRES_PASSWORD).toBe(SECRETS.POSTGRES_PASSWORD);
+  });
+
+  it("connects the application as a non-superuser role that owns Uplift's database", () => {
+    const { services } = loadCompose();
+    const pg = services.postgres;
+    const appUrl = new URL(envOf(services["uplift-1"]).DATABASE_URL);
+    const role = decodeURIComponent(appUrl.username);
+    const db = appUrl.pathname.slice(1);
+    // The init script is mounted where the image runs it on first start, from a file of the repository.
+    const mount = (pg.volumes as string[])
+      .map((v) => String(v).split(":"))
+      .find(([, target]) => target.startsWith("/docker-entrypoint-initdb.d/"));
+    expect(mount, "an init script mounted into /docker-entrypoint-initdb.d").toBeDefined();
+    const script = readFileSync(path.resolve(root, mount![0]), "utf8");
+    expect(mount![2]).toBe("ro");
+    // It creates exactly that role, without superuser powers, with the password compose gives it...
+    const create = new RegExp(`CREATE ROLE ${role} LOGIN PASSWORD :'(\\w+)'([^;]*);`).exec(script);
+    expect(create, `CREATE ROLE ${role}`).not.toBeNull();
+    expect(create![2]).toMatch(/\bNOSUPERUSER\b/);
+    expect(create![2]).toMatch(/\bNOCREATEROLE\b/);
+    expect(script).toMatch(new RegExp(`--set=${create![1]}="\\$UPLIFT_DB_PASSWORD"`));
+    expect(envOf(pg).UPLIFT_DB_PASSWORD).toBe(decodeURIComponent(appUrl.password));
+    // ...and the database the application uses, owned by it (so it owns the schema its migrations build).
+    expect(script).toContain(`CREATE DATABASE ${db} OWNER ${role};`);
+    expect(role).not.toBe(envOf(pg).POSTGRES_USER);
+    expect(script.startsWith("#!/bin/sh")).toBe(true);
   });
 });
 

@@ -12,6 +12,10 @@ export interface UpliftProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+/** The "serving" log line, as JSON (pino) or as the older text format. */
+export const SERVING =
+  /"msg":"Uplift is serving"[^\n]*"graphql":"http:\/\/[^"]*:(\d+)\/graphql"|"graphql":"http:\/\/[^"]*:(\d+)\/graphql"[^\n]*"msg":"Uplift is serving"|Uplift is serving graphql=http:\/\/[^:]+:(\d+)\/graphql/;
+
 /** Runs `src/main.ts` as `npm start` does (node --import tsx), in its own process. */
 export function spawnUplift(env: Record<string, string | undefined>, cwd = PROJECT_ROOT): UpliftProcess {
   const base = { ...process.env };
@@ -39,8 +43,8 @@ export function spawnUplift(env: Record<string, string | undefined>, cwd = PROJE
   const ready = new Promise<number>((resolve, reject) => {
     const onData = (c: Buffer) => {
       out += c.toString();
-      const m = /Uplift is serving graphql=http:\/\/[^:]+:(\d+)\/graphql/.exec(out);
-      if (m) resolve(Number(m[1]));
+      const m = SERVING.exec(out);
+      if (m) resolve(Number(m[1] ?? m[2] ?? m[3]));
     };
     child.stdout!.on("data", onData);
     child.stderr!.on("data", onData);
