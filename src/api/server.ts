@@ -8,6 +8,7 @@ import type { GraphQLSchema } from "graphql";
 import type { WsLimits } from "../config/env.js";
 import { dashboardRouter } from "../dashboard/route.js";
 import { migrationsApplied } from "../db/migrate.js";
+import { bulkIngestRouter } from "../ingest/route.js";
 import { log } from "../log.js";
 import { type AppServices, type Context, createContext } from "./context.js";
 import { depthLimit } from "./depth-limit.js";
@@ -106,6 +107,7 @@ export async function createServer(
     expressMiddleware(apollo, { context: async () => createContext(services) }),
   );
 
+  app.use(bulkIngestRouter(services.ds));
   app.use(dashboardRouter());
 
   app.use((_req: Request, res: Response) =>
