@@ -2,6 +2,7 @@
 // all). One PostgreSQL for the whole run (embedded in a temporary folder, or DATABASE_URL), a fresh database
 // per benchmark. Writes bench/RESULTS.md (bench/report.ts: sections of benchmarks not run are kept) and, with
 // `kpi`, bench/PLANS.md. BENCH_ROWS shrinks the ingest/kpi data set for a quick try.
+import { bulkBenchmark } from "./bulk.js";
 import { collectorBenchmark } from "./collector.js";
 import { type BenchContext, type Section, say } from "./common.js";
 import { CpuMeter, loadAverage } from "./cpu.js";
@@ -19,7 +20,7 @@ import { subscribersBenchmark } from "./subscribers.js";
  * The order they run in: `collector` first, so that the memory it reports is not inflated by what earlier
  * benchmarks left in this process's heap; `ingest` and `kpi` last and together (they share a database).
  */
-const RUN_ORDER: BenchName[] = ["collector", "servicenow", "page", "subscribers", "ingest", "kpi"];
+const RUN_ORDER: BenchName[] = ["collector", "servicenow", "page", "subscribers", "ingest", "bulk", "kpi"];
 
 const SINGLE: Partial<Record<BenchName, (ctx: BenchContext) => Promise<Section>>> = {
   collector: collectorBenchmark,
@@ -65,6 +66,19 @@ async function observationsBenchmarks(
           await env.admin.query("TRUNCATE observation, observation_activity");
         }
       }
+      if (names.includes("bulk")) {
+        say("--- bulk");
+        try {
+          sections.push(await bulkBenchmark(env));
+          // Its last run re-records every row, so the MEAN KPI's rows are all in place for kpi.
+          meanSource = "bulk ingest";
+        } catch (e) {
+          failed.push("bulk");
+          say(`bulk failed: ${(e as Error)?.stack ?? e}`);
+          await env.admin.query("TRUNCATE observation, observation_activity");
+          meanSource = null;
+        }
+      }
       if (names.includes("kpi")) {
         say("--- kpi");
         sections.push(await kpiBenchmark(env, meanSource));
@@ -102,10 +116,11 @@ async function main() {
     const cpu = new CpuMeter(cluster.clusterDir);
     let observationsDone = false;
     for (const name of names) {
-      if ((name === "ingest" || name === "kpi") && observationsDone) continue;
+      const observations = name === "ingest" || name === "bulk" || name === "kpi";
+      if (observations && observationsDone) continue;
       say(`--- ${name}`);
       try {
-        if (name === "ingest" || name === "kpi") {
+        if (observations) {
           observationsDone = true;
           sections.push(...(await observationsBenchmarks(cluster, cpu, names, failed)));
         } else {
@@ -118,9 +133,7 @@ async function main() {
         }
       } catch (e) {
         failed.push(
-          name === "ingest" || name === "kpi"
-            ? names.filter((n) => n === "ingest" || n === "kpi").join("/")
-            : name,
+          observations ? names.filter((n) => n === "ingest" || n === "bulk" || n === "kpi").join("/") : name,
         );
         say(`${name} failed: ${(e as Error)?.stack ?? e}`);
       }

@@ -13,23 +13,32 @@ const STAGING = `CREATE TEMP TABLE bulk_staging (
   value float8 NOT NULL, weight float8 NOT NULL, external_id text, dimensions jsonb
 ) ON COMMIT DROP`;
 
-// Within one request a later line with the same externalId wins (as within a recordObservations batch).
-const MERGE = `WITH latest AS (
-    SELECT DISTINCT ON (project_id, metric_id, external_id) *
-    FROM bulk_staging WHERE external_id IS NOT NULL
-    ORDER BY project_id, metric_id, external_id, seq DESC
-  ), up AS (
+const UPSERT = (source: string) => `WITH up AS (
     INSERT INTO observation (project_id, metric_id, observed_at, value, weight, external_id, dimensions)
-    SELECT project_id, metric_id, observed_at, value, weight, external_id, dimensions FROM latest
-    UNION ALL
-    SELECT project_id, metric_id, observed_at, value, weight, external_id, dimensions
-    FROM bulk_staging WHERE external_id IS NULL
+    ${source}
     ON CONFLICT (project_id, metric_id, external_id) DO UPDATE SET
       observed_at = EXCLUDED.observed_at, value = EXCLUDED.value, weight = EXCLUDED.weight,
       dimensions = EXCLUDED.dimensions, run_id = NULL, recorded_at = clock_timestamp()
     RETURNING (xmax = 0) AS inserted
   )
-  SELECT count(*) FILTER (WHERE inserted) AS inserted, count(*) FILTER (WHERE NOT inserted) AS updated FROM up`;
+  SELECT count(*) FILTER (WHERE inserted) AS inserted FROM up`;
+
+const COLUMNS = "project_id, metric_id, observed_at, value, weight, external_id, dimensions";
+
+/** Every staged row as it is: right when no externalId repeats within the request (the common case). */
+const MERGE_ALL = UPSERT(`SELECT ${COLUMNS} FROM bulk_staging`);
+
+/** Within one request a later line with the same externalId wins (as within a recordObservations batch). */
+const MERGE_LATEST = UPSERT(`SELECT ${COLUMNS} FROM (
+      SELECT DISTINCT ON (project_id, metric_id, external_id) *
+      FROM bulk_staging WHERE external_id IS NOT NULL
+      ORDER BY project_id, metric_id, external_id, seq DESC
+    ) latest
+    UNION ALL
+    SELECT ${COLUMNS} FROM bulk_staging WHERE external_id IS NULL`);
+
+/** PostgreSQL's "ON CONFLICT DO UPDATE command cannot affect row a second time". */
+const CARDINALITY_VIOLATION = "21000";
 
 /** COPY text format: backslash, tab, newline and carriage return are the characters that need escaping. */
 function copyText(s: string): string {
@@ -112,7 +121,18 @@ export class BulkObservationWriter {
       await this.flush();
       this.copy.end();
       await this.copyDone;
-      const { rows: counts } = await client.query(MERGE);
+      // Optimistic: without repeated externalIds the rows go in as staged, sparing a sort of the whole
+      // request. A repeat makes PostgreSQL refuse the statement; the savepoint then lets the slower,
+      // de-duplicating statement run in the same transaction.
+      await client.query("SAVEPOINT merge");
+      let counts: { inserted: string }[];
+      try {
+        ({ rows: counts } = await client.query(MERGE_ALL));
+      } catch (e) {
+        if ((e as { code?: string }).code !== CARDINALITY_VIOLATION) throw e;
+        await client.query("ROLLBACK TO SAVEPOINT merge");
+        ({ rows: counts } = await client.query(MERGE_LATEST));
+      }
       const { rows: pairs } = await client.query(
         `SELECT DISTINCT project_id::text AS "projectId", metric_id::text AS "metricId" FROM bulk_staging`,
       );
