@@ -5,6 +5,7 @@
 
 import { alertsBenchmark } from "./alerts.js";
 import { authBenchmark } from "./auth.js";
+import { bulkBenchmark } from "./bulk.js";
 import { collectorBenchmark } from "./collector.js";
 import { type BenchContext, type Section, say } from "./common.js";
 import { CpuMeter, loadAverage } from "./cpu.js";
@@ -30,6 +31,7 @@ const RUN_ORDER: BenchName[] = [
   "auth",
   "alerts",
   "ingest",
+  "bulk",
   "kpi",
 ];
 
@@ -79,6 +81,19 @@ async function observationsBenchmarks(
           await env.admin.query("TRUNCATE observation, observation_activity");
         }
       }
+      if (names.includes("bulk")) {
+        say("--- bulk");
+        try {
+          sections.push(await bulkBenchmark(env));
+          // Its last run re-records every row, so the MEAN KPI's rows are all in place for kpi.
+          meanSource = "bulk ingest";
+        } catch (e) {
+          failed.push("bulk");
+          say(`bulk failed: ${(e as Error)?.stack ?? e}`);
+          await env.admin.query("TRUNCATE observation, observation_activity");
+          meanSource = null;
+        }
+      }
       if (names.includes("kpi")) {
         say("--- kpi");
         sections.push(await kpiBenchmark(env, meanSource));
@@ -116,10 +131,11 @@ async function main() {
     const cpu = new CpuMeter(cluster.clusterDir);
     let observationsDone = false;
     for (const name of names) {
-      if ((name === "ingest" || name === "kpi") && observationsDone) continue;
+      const observations = name === "ingest" || name === "bulk" || name === "kpi";
+      if (observations && observationsDone) continue;
       say(`--- ${name}`);
       try {
-        if (name === "ingest" || name === "kpi") {
+        if (observations) {
           observationsDone = true;
           sections.push(...(await observationsBenchmarks(cluster, cpu, names, failed)));
         } else {
@@ -132,9 +148,7 @@ async function main() {
         }
       } catch (e) {
         failed.push(
-          name === "ingest" || name === "kpi"
-            ? names.filter((n) => n === "ingest" || n === "kpi").join("/")
-            : name,
+          observations ? names.filter((n) => n === "ingest" || n === "bulk" || n === "kpi").join("/") : name,
         );
         say(`${name} failed: ${(e as Error)?.stack ?? e}`);
       }

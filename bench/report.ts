@@ -12,6 +12,7 @@ import { fmt } from "./stats.js";
 /** Order of the sections in the file (not the order they run in). */
 export const SECTION_ORDER = [
   "ingest",
+  "bulk",
   "kpi",
   "collector",
   "servicenow",

@@ -11,6 +11,7 @@ import { dashboardRouter } from "../dashboard/route.js";
 import { RateLimiter, rateLimit } from "../http/rate-limit.js";
 import { ReadinessProbe } from "../http/readiness.js";
 import { requestLog } from "../http/request-log.js";
+import { bulkIngestRouter } from "../ingest/route.js";
 import { log } from "../log.js";
 import { type AppServices, type Context, createContext } from "./context.js";
 import { formatError } from "./format-error.js";
@@ -114,6 +115,7 @@ export async function createServer(
     expressMiddleware(apollo, { context: async ({ res }) => createContext(services, res.locals.principal) }),
   );
 
+  app.use(bulkIngestRouter(services.ds));
   app.use(dashboardRouter());
 
   app.use((_req: Request, res: Response) =>

@@ -10,7 +10,7 @@ import {
   MAX_WEIGHT,
 } from "../domain/rules.js";
 import { BadInputError, type InputProblem } from "../errors.js";
-import { notifyChanges } from "../live/channel.js";
+import { notifyChanges, type Queryable } from "../live/channel.js";
 
 export interface ObservationInput {
   projectSlug: string;
@@ -40,7 +40,7 @@ export interface RecordResult {
   touched: { projectId: string; metricId: string }[];
 }
 
-/** Checks one observation's own fields (not its references); pushes problems named `${field}.x`. */
+/** Checks one observation's own fields (not its references); pushes problems named `${field}.x` (or `x`). */
 export function checkObservationFields(
   o: Omit<ObservationInput, "projectSlug" | "metricKey">,
   field: string,
@@ -49,7 +49,7 @@ export function checkObservationFields(
   now = Date.now(),
 ) {
   const add = (f: string, message: string) =>
-    problems.push({ field: `${field}.${f}`, message, ...(index === undefined ? {} : { index }) });
+    problems.push({ field: field ? `${field}.${f}` : f, message, ...(index === undefined ? {} : { index }) });
   if (!(o.observedAt instanceof Date) || Number.isNaN(o.observedAt.getTime()))
     add("observedAt", "must be a date-time");
   else if (o.observedAt.getTime() > now + FUTURE_TOLERANCE_MS)
@@ -181,10 +181,21 @@ export async function upsertObservations(
   const pairs = new Map<string, { projectId: string; metricId: string }>();
   for (const r of unique)
     pairs.set(`${r.projectId}:${r.metricId}`, { projectId: r.projectId, metricId: r.metricId });
-  const touched = [...pairs.values()].sort((a, b) =>
-    a.projectId + a.metricId < b.projectId + b.metricId ? -1 : 1,
-  );
-  // Sorted so that concurrent writers lock the activity rows in the same order (no deadlock).
+  const touched = [...pairs.values()];
+  await stampTouched(m, touched);
+  return { inserted: Number(counts.inserted), updated: Number(counts.updated) + repeats, touched };
+}
+
+/**
+ * Stamps project × metric pairs as changed (the KPI's updatedAt and cache stamps) and announces them on
+ * commit. Sorted by id so that concurrent writers lock the activity rows in one order (no deadlock).
+ */
+export async function stampTouched(
+  m: Queryable,
+  pairs: readonly { projectId: string; metricId: string }[],
+): Promise<void> {
+  if (pairs.length === 0) return;
+  const touched = [...pairs].sort((a, b) => cmpId(a.projectId, b.projectId) || cmpId(a.metricId, b.metricId));
   await m.query(
     `INSERT INTO observation_activity (project_id, metric_id, updated_at)
      SELECT * FROM unnest($1::bigint[], $2::bigint[], array_fill(clock_timestamp(), ARRAY[$3::int]))
@@ -193,7 +204,11 @@ export async function upsertObservations(
   );
   // Delivered to every process on commit, never for a batch that rolls back.
   await notifyChanges(m, { pairs: touched });
-  return { inserted: Number(counts.inserted), updated: Number(counts.updated) + repeats, touched };
+}
+
+/** Numeric order of bigint ids held as strings (no leading zeros). */
+function cmpId(a: string, b: string): number {
+  return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
 }
 
 /** recordObservations: validates the whole batch first, then stores all of it in one transaction, or nothing. */

@@ -1,0 +1,181 @@
+import type { Readable } from "node:stream";
+import { parse as parseCsv } from "csv-parse";
+import type { DataSource } from "typeorm";
+import type { Principal } from "../auth/principal.js";
+import { canSeeProject } from "../auth/roles.js";
+import type { InputProblem } from "../errors.js";
+import { BulkObservationWriter } from "../store/bulk-observations.js";
+import { LineTooLongError, splitLines } from "./lines.js";
+import { checkCsvHeader, fromCsv, fromJson, type RawFields } from "./record.js";
+
+// POST /api/v1/observations: NDJSON or CSV, validated line by line while it streams into COPY, all or
+// nothing. The rules are those of recordObservations (contract, "BI access → Bulk ingest").
+
+export const MAX_BULK_OBSERVATIONS = 1_000_000;
+/** At most this many problems are listed; reading stops there. */
+export const MAX_LISTED_ERRORS = 100;
+/** 32 dimensions of 64 + 1,024 characters fit with room to spare; longer lines are refused, not buffered. */
+export const MAX_LINE_BYTES = 256 * 1024;
+
+export type BulkFormat = "ndjson" | "csv";
+
+export interface LineProblem {
+  line: number;
+  field: string;
+  message: string;
+}
+
+export type BulkOutcome =
+  | { ok: true; inserted: number; updated: number }
+  | { ok: false; forbidden: boolean; errors: LineProblem[] };
+
+interface Row {
+  line: number;
+  fields: RawFields | null;
+  problems: InputProblem[];
+}
+
+async function* ndjsonRows(body: Readable, now: number): AsyncGenerator<Row> {
+  for await (const { line, text } of splitLines(body, MAX_LINE_BYTES)) {
+    if (text.trim() === "") continue;
+    const problems: InputProblem[] = [];
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (e) {
+      problems.push({ field: "", message: `not valid JSON: ${(e as Error).message}` });
+      yield { line, fields: null, problems };
+      continue;
+    }
+    yield { line, fields: fromJson(value, problems, now), problems };
+  }
+}
+
+async function* csvRows(body: Readable, now: number): AsyncGenerator<Row> {
+  const parser = body.pipe(
+    parseCsv({
+      bom: true,
+      info: true,
+      skip_empty_lines: true,
+      max_record_size: MAX_LINE_BYTES,
+      // Rows of the wrong width are reported here by line, not as a parser error that ends the stream.
+      relax_column_count: true,
+    }),
+  );
+  let header: string[] | null = null;
+  for await (const { record, info } of parser as AsyncIterable<{
+    record: string[];
+    info: { lines: number };
+  }>) {
+    if (!header) {
+      header = record.map((h) => h.trim());
+      const problems = checkCsvHeader(header);
+      if (problems.length) {
+        yield { line: info.lines, fields: null, problems };
+        return;
+      }
+      continue;
+    }
+    const problems: InputProblem[] = [];
+    if (record.length !== header.length)
+      problems.push({ field: "", message: `has ${record.length} cells; the header has ${header.length}` });
+    yield {
+      line: info.lines,
+      fields: problems.length ? null : fromCsv(header, record, problems, now),
+      problems,
+    };
+  }
+}
+
+/** Slugs and keys → ids, loaded once per request (both tables are small beside the observations). */
+async function loadNames(ds: DataSource) {
+  const [projects, metrics] = await Promise.all([
+    ds.query(`SELECT id::text AS id, slug FROM project`) as Promise<{ id: string; slug: string }[]>,
+    ds.query(`SELECT id::text AS id, key FROM metric`) as Promise<{ id: string; key: string }[]>,
+  ]);
+  return {
+    projects: new Map(projects.map((p) => [p.slug, p.id])),
+    metrics: new Map(metrics.map((m) => [m.key, m.id])),
+  };
+}
+
+export async function bulkIngest(
+  ds: DataSource,
+  principal: Principal,
+  format: BulkFormat,
+  body: Readable,
+): Promise<BulkOutcome> {
+  const now = Date.now();
+  const names = await loadNames(ds);
+  const errors: LineProblem[] = [];
+  let forbidden = false;
+  let count = 0;
+  let writer: BulkObservationWriter | null = null;
+  const fail = (line: number, field: string, message: string) => {
+    if (errors.length < MAX_LISTED_ERRORS) errors.push({ line, field, message });
+  };
+  try {
+    const rows = format === "csv" ? csvRows(body, now) : ndjsonRows(body, now);
+    for await (const row of rows) {
+      if (errors.length >= MAX_LISTED_ERRORS) break;
+      if (++count > MAX_BULK_OBSERVATIONS) {
+        fail(
+          row.line,
+          "",
+          `at most ${MAX_BULK_OBSERVATIONS.toLocaleString("en-US")} observations per request; split the body`,
+        );
+        break;
+      }
+      for (const p of row.problems) fail(row.line, p.field, p.message);
+      const f = row.fields;
+      if (!f) continue;
+      const projectId = names.projects.get(f.projectSlug);
+      const metricId = names.metrics.get(f.metricKey);
+      if (projectId && !canSeeProject(principal, f.projectSlug)) {
+        forbidden = true;
+        fail(row.line, "projectSlug", `this key may not write to project "${f.projectSlug}"`);
+      } else if (!projectId) fail(row.line, "projectSlug", `unknown project "${f.projectSlug}"`);
+      if (!metricId) fail(row.line, "metricKey", `unknown metric "${f.metricKey}"`);
+      if (errors.length > 0) {
+        // All or nothing: once a line is bad nothing is written; reading goes on only to list more problems.
+        if (writer) {
+          await writer.abort();
+          writer = null;
+        }
+        continue;
+      }
+      if (!writer) {
+        writer = new BulkObservationWriter(ds);
+        await writer.open();
+      }
+      await writer.add(row.line, {
+        projectId: projectId as string,
+        metricId: metricId as string,
+        observedAt: f.observedAt,
+        value: f.value,
+        weight: f.weight ?? 1,
+        externalId: f.externalId ?? null,
+        dimensions: (f.dimensions as Record<string, string> | null) ?? null,
+      });
+    }
+  } catch (e) {
+    if (writer) await writer.abort();
+    writer = null;
+    if (e instanceof LineTooLongError) fail(e.line, "", e.message);
+    else if (isCsvError(e)) fail(e.lines ?? count + 1, "", `CSV: ${e.message}`);
+    else throw e;
+  }
+  if (errors.length > 0) {
+    if (writer) await writer.abort();
+    return { ok: false, forbidden, errors };
+  }
+  if (!writer) return { ok: true, inserted: 0, updated: 0 };
+  const result = await writer.commit();
+  return { ok: true, inserted: result.inserted, updated: result.updated };
+}
+
+/** csv-parse's errors carry a code starting with CSV_ and the line where parsing stopped. */
+function isCsvError(e: unknown): e is Error & { code: string; lines?: number } {
+  const code = (e as { code?: unknown } | null)?.code;
+  return e instanceof Error && typeof code === "string" && code.startsWith("CSV_");
+}
