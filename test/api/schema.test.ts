@@ -45,6 +45,8 @@ describe("GraphQL schema", () => {
     const copy = "type Query { a: Int! }";
     expect(breaks(copy, "type Query { a: Int! b: String }\nenum Role { ADMIN }")).toEqual([]);
     expect(breaks(copy, "type Query { b: Int }")).toEqual(["Query.a was removed."]);
-    expect(breaks(copy, "type Query { a: String }")).toEqual(["Query.a changed type from Int! to String."]);
+    expect(breaks(copy, "type Query { a: Int b: String }")).toEqual([
+      "Query.a changed type from Int! to Int.",
+    ]);
   });
 });
