@@ -46,7 +46,9 @@ export async function buildUpliftSchema(): Promise<GraphQLSchema> {
         throw new Error("subscriptions are served by the live hub, not by topics");
       },
     },
-    validate: false, // inputs are checked by the store, which names each bad field and index
+    // Inputs are checked by the store, which names each bad field and index. Off, type-graphql never
+    // loads class-validator (an optional peer, not installed).
+    validate: false,
     scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
   });
   // PostgreSQL text cannot hold U+0000: refuse it in any argument of a query or mutation as bad input

@@ -18,6 +18,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** The run fails when it takes longer (default 30 minutes). */
   timeLimitMs?: number;
+  /** Starts the time limit's timer, returning its cancel (default: setTimeout); tests fire it themselves. */
+  startTimeLimit?: (expire: () => void, ms: number) => () => void;
   /** A backfill of an explicit range; such a run leaves the instance's cursor where it was. */
   range?: { from: Date | null; to: Date | null } | null;
   batchSize?: number;
@@ -48,6 +50,11 @@ const REJECTION_SAMPLE = 20;
 
 class RunStopped extends Error {}
 
+function startTimer(fn: () => void, ms: number): () => void {
+  const t = setTimeout(fn, ms);
+  return () => clearTimeout(t);
+}
+
 /**
  * Executes a claimed run: streams the collector's records, validates and maps them, and commits each
  * batch together with the run's counters and the cursor that covers it, in one transaction. A crash
@@ -73,7 +80,10 @@ export async function executeRun(
   if (opts.signal?.aborted) onExternalAbort();
   opts.signal?.addEventListener("abort", onExternalAbort, { once: true });
   const limit = opts.timeLimitMs ?? 30 * 60_000;
-  const timer = setTimeout(() => stop(`time limit of ${Math.round(limit / 1000)} s exceeded`), limit);
+  const cancelLimit = (opts.startTimeLimit ?? startTimer)(
+    () => stop(`time limit of ${Math.round(limit / 1000)} s exceeded`),
+    limit,
+  );
   const beat = setInterval(() => {
     heartbeat(ds, run.id, owner)
       .then((ours) => {
@@ -184,7 +194,7 @@ export async function executeRun(
     error = reason instanceof Error ? reason.message : String(reason);
     log.warn("collector run failed", { error });
   } finally {
-    clearTimeout(timer);
+    cancelLimit();
     clearInterval(beat);
     opts.signal?.removeEventListener("abort", onExternalAbort);
   }

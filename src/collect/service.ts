@@ -25,6 +25,8 @@ export interface CollectorServiceOptions {
   /** How long runCollector waits before answering with the RUNNING run (default 60 s). */
   answerWithinMs?: number;
   run?: Omit<RunOptions, "signal" | "range" | "onProgress">;
+  /** The current time, for missed schedules and next-run times (tests fix it). */
+  now?: () => Date;
 }
 
 /**
@@ -55,7 +57,7 @@ export class CollectorService implements CollectorDirectory {
 
   async list(): Promise<CollectorType[]> {
     const last = await lastRuns(this.deps.ds, [...this.byName.keys()]);
-    const now = new Date();
+    const now = this.opts.now?.() ?? new Date();
     return [...this.instances]
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
       .map((i) => {
@@ -157,7 +159,7 @@ export class CollectorService implements CollectorDirectory {
       Math.max(1000, this.leaseMs / 2),
     );
     this.reaper.unref();
-    const now = new Date();
+    const now = this.opts.now?.() ?? new Date();
     for (const inst of this.instances.filter((i) => i.config.enabled)) {
       const task = cron.createTask(
         inst.config.schedule,

@@ -36,8 +36,8 @@ export class LiveHub implements Events {
   private scope: Required<ChangeScope> & { all: boolean } = LiveHub.emptyScope();
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> = Promise.resolve();
-  /** Counters for tests and benchmarks. */
-  readonly stats = { recomputations: 0, events: 0 };
+  /** Counters for tests and benchmarks (`subscribed`: subscriptions ever registered). */
+  readonly stats = { recomputations: 0, events: 0, subscribed: 0 };
 
   constructor(
     private readonly ds: DataSource,
@@ -102,12 +102,14 @@ export class LiveHub implements Events {
   subscribeKpis(filter: KpiFilter): AsyncIterableIterator<KpiEvent> {
     const sub: KpiSub = { filter, box: new Mailbox<KpiEvent>(() => this.kpiSubs.delete(sub)) };
     this.kpiSubs.add(sub);
+    this.stats.subscribed++;
     return sub.box;
   }
 
   subscribeRuns(filter: RunFilter): AsyncIterableIterator<CollectorRunType> {
     const sub: RunSub = { filter, box: new Mailbox<CollectorRunType>(() => this.runSubs.delete(sub)) };
     this.runSubs.add(sub);
+    this.stats.subscribed++;
     return sub.box;
   }
 

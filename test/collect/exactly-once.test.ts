@@ -23,6 +23,10 @@ const items = Array.from({ length: N }, (_, i) => ({
 let server: http.Server;
 let port = 0;
 let pageDelayMs = 100;
+/** Pages from this offset on are held until `release` is called (a source that stalls mid-way). */
+let holdFrom: number | null = null;
+let held: Promise<void> = Promise.resolve();
+let release: () => void = () => undefined;
 
 /** Pages of 20 items with updated >= `after` (an overlapping cursor, as vendors need), Link rel="next". */
 function source(req: http.IncomingMessage, res: http.ServerResponse) {
@@ -37,10 +41,13 @@ function source(req: http.IncomingMessage, res: http.ServerResponse) {
     next.searchParams.set("offset", String(offset + 20));
     headers.link = `<${next.href}>; rel="next"`;
   }
-  setTimeout(() => {
-    res.writeHead(200, headers);
-    res.end(JSON.stringify({ items: page }));
-  }, pageDelayMs);
+  const hold = holdFrom !== null && offset >= holdFrom ? held : Promise.resolve();
+  void hold.then(() =>
+    setTimeout(() => {
+      res.writeHead(200, headers);
+      res.end(JSON.stringify({ items: page }));
+    }, pageDelayMs),
+  );
 }
 
 function config(schedule: string) {
@@ -125,7 +132,13 @@ async function waitFor(cond: () => Promise<boolean>, ms = 30_000) {
 describe("exactly once across processes", () => {
   it("a run killed with SIGKILL mid-way, then run again, stores every record exactly once", async () => {
     await sql.query("TRUNCATE observation, collector_run, collector_cursor");
-    pageDelayMs = 100; // 30 pages: about 3 s; the runner commits every 2 s
+    // 25 pages of 100 ms take at least 2.5 s, so the runner (it commits every 2 s) commits at least once
+    // before the source stalls at item 500; the kill comes while it stalls, however slow the machine.
+    pageDelayMs = 100;
+    holdFrom = 500;
+    held = new Promise((r) => {
+      release = r;
+    });
     const env = { DATABASE_URL: db.url, UPLIFT_CONFIG: writeConfig(config("0 0 1 1 *")) };
     const first = collectCli(env);
     await waitFor(
@@ -142,6 +155,8 @@ describe("exactly once across processes", () => {
     expect(cursorAfterKill).toBe(newest.toISOString());
 
     pageDelayMs = 5;
+    holdFrom = null;
+    release();
     const second = collectCli(env);
     expect(await second.exited).toBe(0);
     expect(second.output()).toMatch(/src: SUCCEEDED/);
@@ -170,7 +185,24 @@ describe("exactly once across processes", () => {
     const a = spawnUplift(env);
     const b = spawnUplift(env);
     await Promise.all([a.ready, b.ready]);
-    await new Promise((r) => setTimeout(r, 5000));
+    // Until at least 4 scheduled times are done and both processes took part: on a quiet machine about
+    // 5 s, on a loaded one longer (a fixed window would see too few runs there).
+    await waitFor(async () => {
+      const done = (
+        await sql.query(
+          `SELECT DISTINCT split_part(owner, ':', 1) || ':' || split_part(owner, ':', 2) AS process
+           FROM collector_run WHERE scheduled_for IS NOT NULL AND status <> 'RUNNING'`,
+        )
+      ).rows;
+      const count = Number(
+        (
+          await sql.query(
+            "SELECT count(*) FROM collector_run WHERE scheduled_for IS NOT NULL AND status <> 'RUNNING'",
+          )
+        ).rows[0].count,
+      );
+      return count >= 4 && done.length === 2;
+    }, 120_000);
     a.child.kill("SIGTERM");
     b.child.kill("SIGTERM");
     expect((await a.exited).code).toBe(0);

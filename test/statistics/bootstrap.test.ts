@@ -230,17 +230,16 @@ describe("bootstrapImprovementInterval", () => {
     expect(Number.isFinite(ci.low) && Number.isFinite(ci.high)).toBe(true);
   });
 
-  it("runs 2,000 resamples of two 100,000-value phases quickly", () => {
+  it("runs 2,000 resamples of two 100,000-value phases", () => {
+    // How fast is measured by `npm run bench -- page` (the bootstrap is timed on its own there), not here:
+    // a timed bound fails on a loaded machine.
     const big = normals(mulberry32(5));
     const b = Float64Array.from({ length: 100_000 }, () => 10 * Math.exp(0.5 * big()));
     const a = Float64Array.from({ length: 100_000 }, () => 9 * Math.exp(0.5 * big()));
-    const started = performance.now();
     const ci = bootstrapImprovementInterval(b, a, 0.9, "LOWER_IS_BETTER");
-    const elapsed = performance.now() - started;
     expect(ci).not.toBeNull();
     expect(ci!.low).toBeLessThan(10);
     expect(ci!.high).toBeGreaterThan(10);
-    expect(elapsed).toBeLessThan(1000); // typically ~25 ms; the bound only catches an O(n·resamples) regression
   });
 });
 
