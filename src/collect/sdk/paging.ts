@@ -69,6 +69,8 @@ export interface PagesOptions<T> {
   items?(page: Page<T>): readonly unknown[];
   /** Stop (warning) after this many pages; `exhausted()` then says so. */
   maxPages?: number;
+  /** Spaces the requests (a vendor's rate limit), see createPacer. */
+  pacer?: { wait(): Promise<void>; done(): void };
 }
 
 /**
@@ -92,7 +94,9 @@ export function pages<T>(ctx: CollectContext<unknown>, opts: PagesOptions<T>) {
       ctx.signal.throwIfAborted();
       const key = `${new URL(req.url)}?${JSON.stringify(req.query ?? {})}`;
       seen.add(key);
+      await opts.pacer?.wait();
       const res = await ctx.http.json<T>(req);
+      opts.pacer?.done();
       const page: Page<T> = { ...res, url: res.url || String(req.url), number };
       yield page;
       if (opts.items && opts.items(page).length === 0) return;
