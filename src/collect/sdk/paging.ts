@@ -64,7 +64,7 @@ export interface PagesOptions<T> {
    * Where the next page is: a URL (Link header, next-URL field), a request (offset, token), or null at
    * the API's explicit end. Called after the page's items were taken by the caller.
    */
-  next(page: Page<T>): string | HttpRequest | null;
+  next(page: Page<T>): string | Partial<HttpRequest> | null;
   /** The page's items, to stop on an empty page; leave out for APIs that may send empty pages mid-walk. */
   items?(page: Page<T>): readonly unknown[];
   /** Stop (warning) after this many pages; `exhausted()` then says so. */
