@@ -1,5 +1,10 @@
 // Every migration, in order. Listed explicitly (no glob): works the same under tsx, vitest and compiled JS.
 import { InitialSchema1764400000000 } from "./1764400000000-InitialSchema.js";
 import { CollectorRuns1764500000000 } from "./1764500000000-CollectorRuns.js";
+import { CollectorRunSkipped1764900000000 } from "./1764900000000-CollectorRunSkipped.js";
 
-export const migrations = [InitialSchema1764400000000, CollectorRuns1764500000000];
+export const migrations = [
+  InitialSchema1764400000000,
+  CollectorRuns1764500000000,
+  CollectorRunSkipped1764900000000,
+];

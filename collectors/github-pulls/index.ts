@@ -158,6 +158,7 @@ async function* collect(ctx: CollectContext<GithubPullsOptions>): AsyncGenerator
         if (updated !== null && (newest === null || updated > newest)) newest = updated;
         const record = readPull(pr, ctx.range);
         if (record) yield record;
+        else if ((pr as { merged_at?: unknown }).merged_at === null) ctx.skip(); // closed unmerged
       }
     }
   } catch (e) {

@@ -213,6 +213,7 @@ async function* collect(ctx: CollectContext<JiraIssuesOptions>): AsyncGenerator<
     const out: (ObservationRecord | RejectedRecord)[] = [];
     for (const r of issues.map((issue) => readIssue(issue, o.from, o.to))) {
       if (r.updated) maxUpdated = Math.max(maxUpdated, r.updated.getTime());
+      if (r.kind === "skipped") ctx.skip();
       // A backfill collects what was observed in [from, to), whatever the issue's later updates.
       if (r.kind === "record" && (r.record.kind === "rejected" || inRange(ctx.range, r.record.observedAt)))
         out.push(r.record);

@@ -154,6 +154,7 @@ function readRecord(
   updatedOn: Date | null,
   cursor: string | undefined,
   b: Bounds,
+  unresolved: () => void = () => {},
 ): Out | null {
   const r = (item ?? {}) as Record<string, unknown>;
   const sysId = typeof r.sys_id === "string" && r.sys_id !== "" ? r.sys_id : null;
@@ -170,7 +171,10 @@ function readRecord(
   if (sysId === null) return reject(`sys_id ${showValue(r.sys_id)} is not a non-empty string`);
   if (r.resolved_at === undefined)
     return reject("resolved_at is missing from the record (does the table have it?)");
-  if (r.resolved_at === "" || r.resolved_at === null) return skip();
+  if (r.resolved_at === "" || r.resolved_at === null) {
+    unresolved();
+    return skip();
+  }
   const resolved = parseServiceNowDateTime(r.resolved_at);
   if (resolved === null)
     return reject(`resolved_at ${showValue(r.resolved_at)} is not a date-time (YYYY-MM-DD HH:mm:ss)`);
@@ -287,7 +291,7 @@ async function* collect(ctx: CollectContext<ServiceNowIncidentsOptions>): AsyncG
         last = updatedOn;
       }
       const cursor = frozen ? frozen.cursor : updatedOn?.toISOString();
-      const rec = readRecord(item, updatedOn, cursor, bounds);
+      const rec = readRecord(item, updatedOn, cursor, bounds, () => ctx.skip());
       if (rec !== null) out.push(rec);
     }
     for (const rec of out) yield rec;

@@ -212,6 +212,7 @@ async function* collect(
     }
     // Everything on the page is read before anything is yielded.
     const records = page.calls.filter(wanted).map((call) => readCall(call, o.measure));
+    ctx.skip(records.filter((r) => r === null).length); // calls still in progress
     yield* records.filter((r) => r !== null);
     // The cursor never moves back (an empty page may not say where it ended), nor repeats itself.
     if (page.endTime !== null && page.endTime >= startTime && page.endTime !== checkpoint) {

@@ -30,6 +30,12 @@ export class CollectorRunType {
   @Field(() => Int, { description: "Source records the run could not turn into observations." })
   rejected!: number;
 
+  @Field(() => Int, {
+    description:
+      "Source records that give no figure by definition (an unresolved incident, an unmerged pull request).",
+  })
+  skipped!: number;
+
   @Field(() => String, { nullable: true })
   error!: string | null;
 }
