@@ -1,6 +1,6 @@
 import "reflect-metadata";
 import { registry } from "../../collectors/index.js";
-import { cronTask, nextOccurrence } from "../collect/cron-time.js";
+import { nextOccurrence } from "../collect/cron-time.js";
 import { resolveInstances } from "../collect/instances.js";
 import { lastRuns, ownerId } from "../collect/runs.js";
 import { CollectorService } from "../collect/service.js";
@@ -32,9 +32,7 @@ try {
   const now = new Date();
   const rows = instances.map((i) => {
     const r = last.get(i.name);
-    const next = i.config.enabled
-      ? nextOccurrence(cronTask(i.config.schedule), now).toISOString()
-      : "disabled";
+    const next = i.config.enabled ? nextOccurrence(i.config.schedule, now).toISOString() : "disabled";
     return [
       i.name,
       i.config.type,

@@ -1,46 +1,40 @@
-import cron, { type ScheduledTask } from "node-cron";
+import { CronExpressionParser } from "cron-parser";
 
-// Cron arithmetic on top of node-cron (its own matcher, so schedules mean exactly what node-cron runs).
-// Schedules are evaluated in UTC.
+// Cron arithmetic on cron-parser's public API: one dialect for validating a schedule, for when the
+// scheduler runs it, and for which time an instance missed while no process was up. Schedules are
+// evaluated in UTC; an optional sixth leading field gives seconds.
 export const CRON_TIMEZONE = "UTC";
 
-interface WithMatcher {
-  timeMatcher?: { getNextMatch(d: Date): Date };
+function parse(expression: string, currentDate: Date) {
+  return CronExpressionParser.parse(expression, { currentDate, tz: CRON_TIMEZONE, strict: false });
 }
 
-/** A task that never runs, for asking node-cron about a schedule. */
-export function cronTask(expression: string): ScheduledTask {
-  const task = cron.createTask(expression, () => undefined, { timezone: CRON_TIMEZONE });
-  void task.stop();
-  return task;
+/** Why a schedule is not a cron expression, or null when it is one. */
+export function cronProblem(expression: string): string | null {
+  const fields = expression.trim().split(/\s+/).length;
+  if (!expression.trim().startsWith("@") && (fields < 5 || fields > 6))
+    return `expected 5 fields (minute hour day month weekday) or 6 (seconds first), got ${fields}`;
+  try {
+    parse(expression, new Date()).next();
+    return null;
+  } catch (e) {
+    return (e as Error).message;
+  }
 }
 
 /** The first scheduled time strictly after `after`. */
-export function nextOccurrence(task: ScheduledTask, after: Date): Date {
-  const matcher = (task as unknown as WithMatcher).timeMatcher;
-  if (matcher) return matcher.getNextMatch(after);
-  // Fallback through the public API: step second by second (bounded to a year).
-  const t = new Date(Math.floor(after.getTime() / 1000) * 1000 + 1000);
-  for (let i = 0; i < 366 * 86400; i++, t.setTime(t.getTime() + 1000)) if (task.match(t)) return new Date(t);
-  return new Date(8.64e15);
+export function nextOccurrence(expression: string, after: Date): Date {
+  return parse(expression, after).next().toDate();
 }
 
 /**
  * The latest scheduled time in (after, now], or null when none passed: an instance that missed times
  * while no process was up runs once, for the latest of them.
  */
-export function latestMissed(task: ScheduledTask, after: Date, now: Date): Date | null {
-  let t = nextOccurrence(task, after);
-  if (t > now) return null;
-  for (let i = 0; i < 100_000; i++) {
-    const next = nextOccurrence(task, t);
-    if (next > now) return t;
-    t = next;
-  }
-  // A frequent schedule after a long gap: the latest time is close to now; search back from it.
-  for (let s = Math.floor(now.getTime() / 1000); s * 1000 > after.getTime(); s--) {
-    const d = new Date(s * 1000);
-    if (task.match(d)) return d;
-  }
-  return t;
+export function latestMissed(expression: string, after: Date, now: Date): Date | null {
+  // prev() is strictly before its start: start a millisecond after now so that now itself counts.
+  const latest = parse(expression, new Date(now.getTime() + 1))
+    .prev()
+    .toDate();
+  return latest > after ? latest : null;
 }
