@@ -1,6 +1,5 @@
 import "reflect-metadata";
 import { registry } from "../../collectors/index.js";
-import { nextOccurrence } from "../collect/cron-time.js";
 import { resolveInstances } from "../collect/instances.js";
 import { lastRuns, ownerId } from "../collect/runs.js";
 import { CollectorService } from "../collect/service.js";
@@ -8,6 +7,7 @@ import { applyConfig } from "../config/apply.js";
 import { readEnv } from "../config/env.js";
 import { loadConfigFile, resolveConfigPath } from "../config/file.js";
 import { openDatabase } from "../db/database.js";
+import { nextOccurrence } from "../domain/cron-time.js";
 import { KpiEngine } from "../kpi/engine.js";
 import { LiveHub } from "../live/hub.js";
 import { createLogger } from "../log.js";

@@ -1,5 +1,5 @@
 import type { DataSource } from "typeorm";
-import type { Events } from "../api/events.js";
+import type { Events } from "../live/events.js";
 import type { Logger } from "../log.js";
 import { RunBatch } from "./batch.js";
 import { createHttpClient } from "./http-client.js";

@@ -1,7 +1,7 @@
 import os from "node:os";
 import type { DataSource, EntityManager } from "typeorm";
-import type { CollectorRunType, RunStatus } from "../api/types/collector.js";
 import { returnedRows } from "../db/returning.js";
+import type { CollectorRun, RunStatus } from "../domain/collector-run.js";
 import { ConflictError } from "../errors.js";
 import { upsertObservations } from "../store/observations.js";
 import type { PendingBatch } from "./batch.js";
@@ -31,7 +31,7 @@ export function ownerId(): string {
   return `${os.hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 10)}`;
 }
 
-export function toApi(r: RunRow): CollectorRunType {
+export function toApi(r: RunRow): CollectorRun {
   return { ...r, collector: r.instance };
 }
 

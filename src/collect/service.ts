@@ -1,7 +1,10 @@
-import type { CollectorDirectory } from "../api/collector-directory.js";
-import type { CollectorRunType, CollectorType } from "../api/types/collector.js";
+import type {
+  CollectorRun as CollectorRunType,
+  CollectorSummary as CollectorType,
+} from "../domain/collector-run.js";
+import { latestMissed, nextOccurrence } from "../domain/cron-time.js";
 import { NotFoundError } from "../errors.js";
-import { latestMissed, nextOccurrence } from "./cron-time.js";
+import type { CollectorDirectory } from "./collector-directory.js";
 import type { Instance } from "./instances.js";
 import { executeRun, type RunnerDeps, type RunOptions } from "./runner.js";
 import {

@@ -2,7 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import YAML from "yaml";
 import { z } from "zod";
-import { cronProblem } from "../collect/cron-time.js";
+import { cronProblem } from "../domain/cron-time.js";
 import { METRIC_KEY_PATTERN, parseDateTime, SLUG_PATTERN } from "../domain/rules.js";
 import { DEMO_CONFIG_FILE } from "../paths.js";
 

@@ -10,7 +10,7 @@ import {
   MAX_WEIGHT,
 } from "../domain/rules.js";
 import { BadInputError, type InputProblem } from "../errors.js";
-import { notifyChanges } from "../live/channel.js";
+import { notifyChanges } from "./changes.js";
 
 export interface ObservationInput {
   projectSlug: string;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { cronProblem, latestMissed, nextOccurrence } from "../../src/collect/cron-time.js";
+import { cronProblem, latestMissed, nextOccurrence } from "../../src/domain/cron-time.js";
 
 // One cron dialect (cron-parser's) for validation, the scheduler's next time and overdue arithmetic.
 // Expected times worked out by hand on the calendar (UTC).

@@ -1,11 +1,12 @@
 import { Field, ID, Int, ObjectType } from "type-graphql";
+import type { CollectorRun, CollectorSummary } from "../../domain/collector-run.js";
 import { RunStatusEnum } from "../enums.js";
 import { DateTimeScalar } from "../scalars.js";
 
 export type RunStatus = keyof typeof RunStatusEnum;
 
 @ObjectType("CollectorRun")
-export class CollectorRunType {
+export class CollectorRunType implements CollectorRun {
   @Field(() => ID)
   id!: string;
 
@@ -41,7 +42,7 @@ export class CollectorRunType {
 }
 
 @ObjectType("Collector")
-export class CollectorType {
+export class CollectorType implements CollectorSummary {
   @Field(() => String, { description: "The instance name from the configuration file." })
   name!: string;
 
