@@ -1,10 +1,10 @@
 import type { Checkpoint, CollectContext, ObservationRecord } from "../../src/collect/types.js";
 import { defineCollector } from "../../src/collect/types.js";
-import { type DemoGranularity, demoBucketStart, generateDemoSeries } from "../../src/demo/generator.js";
-import { type DemoOptions, demoIdPrefix, demoOptionsSchema } from "../../src/demo/options.js";
 import { parseDateTime } from "../../src/domain/rules.js";
+import { type DemoGranularity, demoBucketStart, generateDemoSeries } from "./generator.js";
+import { type DemoOptions, demoIdPrefix, demoOptionsSchema } from "./options.js";
 
-// The bundled demo's source: a reproducible synthetic history (src/demo/generator.ts), from `since` up
+// The bundled demo's source: a reproducible synthetic history (generator.ts), from `since` up
 // to the run's "now". Every day (and bucket) has its own seeded random streams, so re-generating an
 // overlapping range gives the same externalIds, timestamps and values: resuming with overlap is harmless.
 //
