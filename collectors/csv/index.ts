@@ -1,14 +1,17 @@
 import fs from "node:fs";
 import path from "node:path";
-import { z } from "zod";
-import { SourceError } from "../../src/collect/http-client.js";
 import {
+  authOption,
   type CollectContext,
   defineCollector,
   type ObservationRecord,
   type RejectedRecord,
-} from "../../src/collect/types.js";
-import { toFiniteNumber, toInstant } from "../../src/collect/values.js";
+  rejection,
+  SourceError,
+  toFiniteNumber,
+  toInstant,
+  z,
+} from "../../src/collect/sdk/index.js";
 import { CsvParser, type CsvRecord } from "./parse.js";
 
 // A CSV file, from a path or a URL: one observation per row, mapped by column name (or 1-based column
@@ -16,11 +19,6 @@ import { CsvParser, type CsvRecord } from "./parse.js";
 
 /** A column: its name in the header row, or its 1-based position. */
 const column = z.union([z.string().min(1), z.int().min(1)]);
-
-const auth = z.discriminatedUnion("type", [
-  z.strictObject({ type: z.literal("basic"), username: z.string(), password: z.string() }),
-  z.strictObject({ type: z.literal("bearer"), token: z.string().min(1) }),
-]);
 
 export const csvOptions = z
   .strictObject({
@@ -30,7 +28,7 @@ export const csvOptions = z
     url: z.url({ protocol: /^https?$/, error: "must be an absolute http(s) URL" }).optional(),
     /** Request headers and credentials, with `url` only. */
     headers: z.record(z.string(), z.string()).optional(),
-    auth: auth.optional(),
+    auth: authOption.optional(),
     columns: z.strictObject({
       observedAt: column,
       value: column,
@@ -122,11 +120,7 @@ function readRow(rec: CsvRecord, layout: Layout): ObservationRecord | RejectedRe
   const cell = (option: string) => rec.fields[layout.index.get(option)!];
   const rawId = cell("externalId")?.trim();
   const externalId = rawId ? rawId : undefined;
-  const reject = (reason: string): RejectedRecord => ({
-    kind: "rejected",
-    reason: `${where}: ${reason}`,
-    ...(externalId !== undefined ? { externalId } : {}),
-  });
+  const reject = (reason: string): RejectedRecord => rejection(`${where}: ${reason}`, externalId);
   if (rec.fields.length < layout.width) {
     const absent = [...layout.index]
       .filter(([, i]) => i >= rec.fields.length)

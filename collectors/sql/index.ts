@@ -1,14 +1,19 @@
 import pg from "pg";
-import { z } from "zod";
-import { SourceError } from "../../src/collect/http-client.js";
 import {
   type CollectContext,
+  createCursorHold,
   defineCollector,
   type ObservationRecord,
+  parseDateTime,
   type RejectedRecord,
-} from "../../src/collect/types.js";
-import { showValue, toExternalId, toFiniteNumber, toInstant } from "../../src/collect/values.js";
-import { parseDateTime } from "../../src/domain/rules.js";
+  rejection,
+  SourceError,
+  showValue,
+  toExternalId,
+  toFiniteNumber,
+  toInstant,
+  z,
+} from "../../src/collect/sdk/index.js";
 
 // A PostgreSQL query: one observation per row (columns observed_at, value, external_id[, weight]
 // [, dimensions]), read through a server-side cursor in a read-only transaction so memory stays flat.
@@ -80,11 +85,7 @@ function readRow(
 ): { record: RowRecord; at: Date | null } {
   const externalId = toExternalId(row.external_id);
   const reject = (reason: string, at: Date | null = null) => ({
-    record: {
-      kind: "rejected" as const,
-      reason: `row ${n}: ${reason}`,
-      ...(externalId !== null ? { externalId } : {}),
-    },
+    record: rejection(`row ${n}: ${reason}`, externalId),
     at,
   });
   const at = toInstant(row.observed_at);
@@ -140,12 +141,15 @@ async function* collect(ctx: CollectContext<SqlOptions>): AsyncGenerator<RowReco
   };
   ctx.signal.addEventListener("abort", onAbort, { once: true });
 
-  // One record is held back until the next row is seen: a record carries its cursor only when the next
-  // row's observed_at is later, so a committed cursor never splits rows sharing one observed_at (safe
-  // with `observed_at > $1` as well as `>=`).
-  let held: { record: RowRecord; at: Date | null } | null = null;
-  let last: { at: Date; row: number } | null = null;
+  // A record carries its cursor only when the next row's observed_at is later (createCursorHold), so a
+  // committed cursor never splits rows sharing one observed_at (safe with `> $1` as well as `>=`).
   let n = 0;
+  let previous = 0;
+  const hold = createCursorHold((at, before) => {
+    throw new SourceError(
+      `sql: rows are not in observed_at order: row ${n} (${at}) comes after row ${previous} (${before}); the query must end with ORDER BY observed_at`,
+    );
+  });
   try {
     ctx.signal.throwIfAborted();
     await client.connect();
@@ -176,30 +180,16 @@ async function* collect(ctx: CollectContext<SqlOptions>): AsyncGenerator<RowReco
       for (const row of res.rows) {
         n++;
         const r = readRow(row, n, hasWeight, hasDims);
-        if (r.at !== null) {
-          if (last !== null && r.at.getTime() < last.at.getTime()) {
-            throw new SourceError(
-              `sql: rows are not in observed_at order: row ${n} (${r.at.toISOString()}) comes after row ${last.row} (${last.at.toISOString()}); the query must end with ORDER BY observed_at`,
-            );
-          }
-          last = { at: r.at, row: n };
-        }
-        if (held) {
-          if (held.at !== null && r.at !== null && held.at.getTime() < r.at.getTime()) {
-            held.record.cursor = held.at.toISOString();
-          }
-          yield held.record;
-        }
-        held = r;
+        const ready = hold.push(r.record, r.at?.toISOString());
+        if (r.at) previous = n;
+        if (ready) yield ready;
       }
       if (res.rows.length < o.batchSize) break;
     }
     await client.query("COMMIT");
-    if (held) {
-      // Every row has been read: the latest observed_at is a safe cursor, even on a row that has none.
-      if (last !== null) held.record.cursor = last.at.toISOString();
-      yield held.record;
-    }
+    // Every row has been read: the latest observed_at is a safe cursor, even on a row that has none.
+    const last = hold.finish(true);
+    if (last) yield last;
   } catch (e) {
     if (ctx.signal.aborted) throw ctx.signal.reason ?? e;
     throw e;
