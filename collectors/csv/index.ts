@@ -6,10 +6,9 @@ import {
   defineCollector,
   type ObservationRecord,
   type RejectedRecord,
+  readObservation,
   rejection,
   SourceError,
-  toFiniteNumber,
-  toInstant,
   z,
 } from "../../src/collect/sdk/index.js";
 import { CsvParser, type CsvRecord } from "./parse.js";
@@ -129,38 +128,23 @@ function readRow(rec: CsvRecord, layout: Layout): ObservationRecord | RejectedRe
       `has ${rec.fields.length} field${rec.fields.length === 1 ? "" : "s"}, so no ${absent.join(", no ")}`,
     );
   }
-  const bad = (option: string, raw: string, expected: string) =>
-    reject(
-      raw.trim() === ""
-        ? `${option} (${layout.label.get(option)}) is empty`
-        : `${option} ${JSON.stringify(raw)} (${layout.label.get(option)}) is not ${expected}`,
-    );
-  if (externalId === undefined) return bad("externalId", cell("externalId")!, "an id");
-  const rawValue = cell("value")!;
-  const value = toFiniteNumber(rawValue);
-  if (value === null) return bad("value", rawValue, "a number");
-  const rawAt = cell("observedAt")!;
-  const observedAt = toInstant(rawAt, { digitsAsEpochMs: true });
-  if (observedAt === null) {
-    return bad("observedAt", rawAt, "an ISO-8601 date-time with an offset or epoch milliseconds");
-  }
-  const record: ObservationRecord = { externalId, observedAt, value };
-  if (layout.index.has("weight")) {
-    const rawWeight = cell("weight")!;
-    if (rawWeight.trim() !== "") {
-      const weight = toFiniteNumber(rawWeight);
-      if (weight === null) return bad("weight", rawWeight, "a number");
-      record.weight = weight;
-    }
-  }
-  const dims: Record<string, string> = {};
-  for (const option of layout.index.keys()) {
-    if (!option.startsWith("dimensions.")) continue;
-    const v = cell(option)!.trim();
-    if (v !== "") dims[option.slice("dimensions.".length)] = v;
-  }
-  if (Object.keys(dims).length > 0) record.dimensions = dims;
-  return record;
+  const dims = [...layout.index.keys()].filter((k) => k.startsWith("dimensions."));
+  return readObservation(
+    {
+      externalId: externalId ?? "",
+      value: cell("value"),
+      observedAt: cell("observedAt"),
+      weight: layout.index.has("weight") ? cell("weight") : undefined,
+      dimensions: Object.fromEntries(dims.map((k) => [k.slice("dimensions.".length), cell(k)!.trim()])),
+    },
+    {
+      source: (option) => ` (${layout.label.get(option)})`,
+      absent: (v) => (typeof v === "string" && v.trim() === "" ? "is empty" : null),
+      prefix: `${where}: `,
+      idExpected: "an id",
+      digitsAsEpochMs: true,
+    },
+  );
 }
 
 /** The file's text, chunk by chunk. */

@@ -10,11 +10,9 @@ import {
   PageError,
   pages,
   type RejectedRecord,
+  readObservation,
   rejection,
   showValue,
-  toExternalId,
-  toFiniteNumber,
-  toInstant,
   z,
 } from "../../src/collect/sdk/index.js";
 import { compileJsonPath, type JsonPath, JsonPathSyntaxError, queryAll, queryOne } from "./jsonpath.js";
@@ -85,56 +83,27 @@ export type HttpJsonOptions = z.output<typeof httpJsonOptions>;
 
 type ItemRecord = ObservationRecord | RejectedRecord;
 
-/** Reads one item into an observation, or a rejection naming the field and the value. */
+/** Reads one item into an observation, or a rejection naming the field, the value and its path. */
 function readItem(item: unknown, o: HttpJsonOptions): ItemRecord {
   const f = o.fields;
-  const rawId = queryOne(f.externalId, item);
-  const externalId = toExternalId(rawId);
-  const reject = (reason: string): RejectedRecord => rejection(reason, externalId);
-  const bad = (field: string, path: JsonPath, raw: unknown, expected: string) =>
-    reject(
-      raw === undefined
-        ? `${field} (${path.source}) is missing`
-        : `${field} ${showValue(raw)} (${path.source}) is not ${expected}`,
-    );
-
-  if (externalId === null) return bad("externalId", f.externalId, rawId, "a non-empty string or a number");
-  const rawValue = queryOne(f.value, item);
-  const value = toFiniteNumber(rawValue);
-  if (value === null) return bad("value", f.value, rawValue, "a number");
-  const rawAt = queryOne(f.observedAt, item);
-  const observedAt = toInstant(rawAt);
-  if (observedAt === null) {
-    return bad(
-      "observedAt",
-      f.observedAt,
-      rawAt,
-      "an ISO-8601 date-time with an offset or epoch milliseconds",
-    );
-  }
-  const record: ObservationRecord = { externalId, observedAt, value };
-  if (f.weight) {
-    const rawWeight = queryOne(f.weight, item);
-    if (rawWeight !== undefined && rawWeight !== null) {
-      const weight = toFiniteNumber(rawWeight);
-      if (weight === null) return bad("weight", f.weight, rawWeight, "a number");
-      record.weight = weight;
-    }
-  }
-  if (f.dimensions) {
-    const dims: Record<string, string> = {};
-    for (const [name, path] of Object.entries(f.dimensions)) {
-      const raw = queryOne(path, item);
-      if (raw === undefined || raw === null) continue;
-      if (typeof raw === "string" || typeof raw === "number" || typeof raw === "boolean") {
-        dims[name] = String(raw);
-      } else {
-        return bad(`dimension ${name}`, path, raw, "a string, number or boolean");
-      }
-    }
-    if (Object.keys(dims).length > 0) record.dimensions = dims;
-  }
-  return record;
+  const dims = Object.entries(f.dimensions ?? {});
+  const paths: Record<string, unknown> = {
+    ...f,
+    ...Object.fromEntries(dims.map(([n, p]) => [`dimensions.${n}`, p])),
+  };
+  return readObservation(
+    {
+      externalId: queryOne(f.externalId, item),
+      value: queryOne(f.value, item),
+      observedAt: queryOne(f.observedAt, item),
+      weight: f.weight && queryOne(f.weight, item),
+      dimensions: Object.fromEntries(dims.map(([name, p]) => [name, queryOne(p, item)])),
+    },
+    {
+      source: (field) => ` (${(paths[field] as JsonPath).source})`,
+      absent: (v) => (v === undefined ? "is missing" : null),
+    },
+  );
 }
 
 /** The items of one page; throws (naming the URL) when the page does not have the list where it should. */

@@ -38,3 +38,4 @@ export {
 export { compareCursors, createCursorHold } from "./cursor-hold.js";
 export { createPacer } from "./pace.js";
 export { linkNext, nextUrl, type Page, PageError, type PagesOptions, pages, sameOrigin } from "./paging.js";
+export { type RawFields, type ReadStyle, readObservation } from "./read.js";
