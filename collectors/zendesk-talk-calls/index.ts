@@ -23,24 +23,10 @@ import {
 
 export { createPacer };
 
-// Zendesk Talk calls, from the Talk API's time-based incremental export:
-//   GET {baseUrl}/api/v2/channels/voice/stats/incremental/calls?start_time=<epoch seconds>
-// https://developer.zendesk.com/api-reference/voice/talk-api/incremental_exports/
-//
-// - The export returns the calls created or updated at or after start_time (inclusive), oldest first, up
-//   to 1000 per page, with `count`, `end_time` (the newest update time on the page, epoch seconds) and
-//   `next_page` (the same URL with start_time=end_time), never null. The page size is not relied on
-//   (servers have been seen answering 100): the walk follows next_page while pages make progress and
-//   stops on an empty page, on `end_of_stream: true`, or on a page whose end_time is its start_time.
-//   After each page a checkpoint with its `end_time` is yielded: the cursor the next page and the next
-//   run start from. Calls updated in that very second come again (start_time is inclusive); externalId
-//   upserts make the repeat harmless.
-// - Auth: Basic with `{email}/token` as the user name and the API token as the password.
-// - Rate limit: 10 requests per minute for incremental exports. The collector spaces its own requests
-//   (`requestsPerMinute`, default 10: a request 6 s after the previous answer) and the HTTP client
-//   honours a 429's Retry-After on top of that.
-// - Value: minutes of `duration` (measure: duration) or of talk_time + hold_time + wrap_up_time
-//   (measure: handle_time), seconds / 60 exactly. observedAt: the call's `created_at`.
+// Zendesk Talk calls, from the Talk API's time-based incremental export, `GET {baseUrl}/api/v2/channels/
+// voice/stats/incremental/calls?start_time=<epoch seconds>` (inclusive, oldest update first): followed
+// while pages make progress, with a checkpoint at each page's end_time. Basic auth `{email}/token`, paced
+// to requestsPerMinute. Value: minutes of duration or of talk + hold + wrap-up. README.md has the details.
 
 /** The documented largest page: a page this full that makes no progress cannot be paged past. */
 export const PAGE_LIMIT = 1000;
