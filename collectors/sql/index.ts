@@ -6,6 +6,7 @@ import {
   type ObservationRecord,
   parseDateTime,
   type RejectedRecord,
+  readObservation,
   rejection,
   SourceError,
   showValue,
@@ -77,42 +78,36 @@ async function cancelBackend(connectionString: string, pid: number): Promise<voi
 
 type RowRecord = ObservationRecord | RejectedRecord;
 
-function readRow(
-  row: Record<string, unknown>,
-  n: number,
-  hasWeight: boolean,
-  hasDims: boolean,
-): { record: RowRecord; at: Date | null } {
-  const externalId = toExternalId(row.external_id);
-  const reject = (reason: string, at: Date | null = null) => ({
-    record: rejection(`row ${n}: ${reason}`, externalId),
-    at,
-  });
+const COLUMN: Record<string, string> = { externalId: "external_id", observedAt: "observed_at" };
+
+function readRow(row: Record<string, unknown>, n: number): { record: RowRecord; at: Date | null } {
   const at = toInstant(row.observed_at);
-  if (row.observed_at === null || row.observed_at === undefined) return reject("observed_at is null");
-  if (at === null) return reject(`observed_at ${showValue(row.observed_at)} is not a date-time`);
-  if (externalId === null)
-    return reject(`external_id ${showValue(row.external_id)} is not a non-empty text or a number`, at);
-  const value = toFiniteNumber(row.value);
-  if (value === null) return reject(`value ${showValue(row.value)} is not a finite number`, at);
-  const record: ObservationRecord = { externalId, observedAt: at, value };
-  if (hasWeight && row.weight !== null && row.weight !== undefined) {
-    const weight = toFiniteNumber(row.weight);
-    if (weight === null) return reject(`weight ${showValue(row.weight)} is not a finite number`, at);
-    record.weight = weight;
+  const d = row.dimensions ?? {};
+  if (typeof d !== "object" || Array.isArray(d) || d instanceof Date) {
+    return {
+      record: rejection(
+        `row ${n}: dimensions ${showValue(d)} is not a JSON object`,
+        toExternalId(row.external_id),
+      ),
+      at,
+    };
   }
-  if (hasDims && row.dimensions !== null && row.dimensions !== undefined) {
-    const d = row.dimensions;
-    if (typeof d !== "object" || Array.isArray(d))
-      return reject(`dimensions ${showValue(d)} is not a JSON object`, at);
-    const dims: Record<string, string> = {};
-    for (const [k, v] of Object.entries(d as Record<string, unknown>)) {
-      if (v === null || v === undefined) continue;
-      if (typeof v === "object") return reject(`dimensions.${k} ${showValue(v)} is not a scalar`, at);
-      dims[k] = String(v);
-    }
-    if (Object.keys(dims).length > 0) record.dimensions = dims;
-  }
+  const record = readObservation(
+    {
+      externalId: row.external_id,
+      value: row.value,
+      observedAt: row.observed_at,
+      weight: row.weight,
+      dimensions: d as Record<string, unknown>,
+    },
+    {
+      source: () => "",
+      absent: (v) => (v === null || v === undefined ? "is null" : null),
+      prefix: `row ${n}: `,
+      name: (field) => COLUMN[field] ?? field,
+      idExpected: "a non-empty text or a number",
+    },
+  );
   return { record, at };
 }
 
@@ -159,8 +154,6 @@ async function* collect(ctx: CollectContext<SqlOptions>): AsyncGenerator<RowReco
     await client.query(`SET LOCAL statement_timeout = ${o.statementTimeoutMs}`);
     await client.query("SET LOCAL TimeZone = 'UTC'");
     await client.query(`DECLARE ${CURSOR_NAME} NO SCROLL CURSOR FOR ${o.query}`, usesCursor ? [param] : []);
-    let hasWeight = false;
-    let hasDims = false;
     for (let batch = 0; ; batch++) {
       ctx.signal.throwIfAborted();
       const res = await client.query<Record<string, unknown>>(
@@ -174,12 +167,10 @@ async function* collect(ctx: CollectContext<SqlOptions>): AsyncGenerator<RowReco
             `sql: the query returns no column ${missing.join(", no column ")} (it returns ${names.join(", ") || "no columns"})`,
           );
         }
-        hasWeight = names.includes("weight");
-        hasDims = names.includes("dimensions");
       }
       for (const row of res.rows) {
         n++;
-        const r = readRow(row, n, hasWeight, hasDims);
+        const r = readRow(row, n);
         const ready = hold.push(r.record, r.at?.toISOString());
         if (r.at) previous = n;
         if (ready) yield ready;

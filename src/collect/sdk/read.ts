@@ -22,6 +22,8 @@ export interface ReadStyle {
   prefix?: string;
   /** What an id must be, in the reason (default: a non-empty string or a number). */
   idExpected?: string;
+  /** How a field is named in a reason (default: its name, e.g. `observedAt`; SQL: `observed_at`). */
+  name?(field: string): string;
   digitsAsEpochMs?: boolean;
 }
 
@@ -35,7 +37,8 @@ export function readObservation(raw: RawFields, s: ReadStyle): ObservationRecord
     const what = absent
       ? `${s.source(field)} ${absent}`
       : ` ${showValue(v)}${s.source(field)} is not ${expected}`;
-    return rejection(`${s.prefix ?? ""}${field.replace(/^dimensions\./, "dimension ")}${what}`, externalId);
+    const name = s.name ? s.name(field) : field.replace(/^dimensions\./, "dimension ");
+    return rejection(`${s.prefix ?? ""}${name}${what}`, externalId);
   };
   if (externalId === null)
     return bad("externalId", raw.externalId, s.idExpected ?? "a non-empty string or a number");
