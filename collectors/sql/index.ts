@@ -11,7 +11,6 @@ import {
   SourceError,
   showValue,
   toExternalId,
-  toFiniteNumber,
   toInstant,
   z,
 } from "../../src/collect/sdk/index.js";
