@@ -8,18 +8,8 @@ import type { PendingBatch } from "./batch.js";
 
 // The collector_run rows: claims, leases and their answers for the API.
 
-export interface RunRow {
-  id: string;
-  instance: string;
-  scheduledFor: Date | null;
-  status: RunStatus;
-  startedAt: Date;
-  finishedAt: Date | null;
-  observations: number;
-  rejected: number;
-  skipped: number;
-  error: string | null;
-}
+/** A collector_run row: the run as the API shows it, named by its instance. */
+export type RunRow = Omit<CollectorRun, "collector"> & { instance: string };
 
 type Db = DataSource | EntityManager;
 
