@@ -3,8 +3,8 @@
 // argument conversion, the store's validation, batching and SQL parameter building).
 import { execute, getVariableValues, type OperationDefinitionNode, parse, validate } from "graphql";
 import type { DataSource } from "typeorm";
-import type { Events } from "../src/api/events.js";
 import { buildUpliftSchema } from "../src/api/schema.js";
+import type { Events } from "../src/live/events.js";
 import { RECORD_MUTATION } from "./ingest.js";
 import { median } from "./stats.js";
 

@@ -1,7 +1,7 @@
 // The benchmark's observations: deterministic (seeded), half before and half after go-live, realistic
 // help-desk resolution times (lognormal, whole seconds expressed in minutes, as the collectors do), an
 // increasing numeric externalId each (like Jira/Zendesk/GitHub ids), weight 1, no dimensions.
-import { Rng } from "../src/demo/random.js";
+import { Rng } from "../collectors/demo/random.js";
 
 export const GO_LIVE = new Date("2026-03-01T00:00:00.000Z");
 const BEFORE_FROM = new Date("2025-09-01T00:00:00.000Z").getTime();

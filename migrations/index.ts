@@ -3,10 +3,12 @@ import { InitialSchema1764400000000 } from "./1764400000000-InitialSchema.js";
 import { CollectorRuns1764500000000 } from "./1764500000000-CollectorRuns.js";
 import { ApiKeys1764600000000 } from "./1764600000000-ApiKeys.js";
 import { Governance1764800000000 } from "./1764800000000-Governance.js";
+import { CollectorRunSkipped1764900000000 } from "./1764900000000-CollectorRunSkipped.js";
 
 export const migrations = [
   InitialSchema1764400000000,
   CollectorRuns1764500000000,
   ApiKeys1764600000000,
   Governance1764800000000,
+  CollectorRunSkipped1764900000000,
 ];

@@ -1,14 +1,16 @@
 import fs from "node:fs";
 import path from "node:path";
-import { z } from "zod";
-import { SourceError } from "../../src/collect/http-client.js";
 import {
+  authOption,
   type CollectContext,
   defineCollector,
   type ObservationRecord,
   type RejectedRecord,
-} from "../../src/collect/types.js";
-import { toFiniteNumber, toInstant } from "../../src/collect/values.js";
+  readObservation,
+  rejection,
+  SourceError,
+  z,
+} from "../../src/collect/sdk/index.js";
 import { CsvParser, type CsvRecord } from "./parse.js";
 
 // A CSV file, from a path or a URL: one observation per row, mapped by column name (or 1-based column
@@ -16,11 +18,6 @@ import { CsvParser, type CsvRecord } from "./parse.js";
 
 /** A column: its name in the header row, or its 1-based position. */
 const column = z.union([z.string().min(1), z.int().min(1)]);
-
-const auth = z.discriminatedUnion("type", [
-  z.strictObject({ type: z.literal("basic"), username: z.string(), password: z.string() }),
-  z.strictObject({ type: z.literal("bearer"), token: z.string().min(1) }),
-]);
 
 export const csvOptions = z
   .strictObject({
@@ -30,7 +27,7 @@ export const csvOptions = z
     url: z.url({ protocol: /^https?$/, error: "must be an absolute http(s) URL" }).optional(),
     /** Request headers and credentials, with `url` only. */
     headers: z.record(z.string(), z.string()).optional(),
-    auth: auth.optional(),
+    auth: authOption.optional(),
     columns: z.strictObject({
       observedAt: column,
       value: column,
@@ -122,11 +119,7 @@ function readRow(rec: CsvRecord, layout: Layout): ObservationRecord | RejectedRe
   const cell = (option: string) => rec.fields[layout.index.get(option)!];
   const rawId = cell("externalId")?.trim();
   const externalId = rawId ? rawId : undefined;
-  const reject = (reason: string): RejectedRecord => ({
-    kind: "rejected",
-    reason: `${where}: ${reason}`,
-    ...(externalId !== undefined ? { externalId } : {}),
-  });
+  const reject = (reason: string): RejectedRecord => rejection(`${where}: ${reason}`, externalId);
   if (rec.fields.length < layout.width) {
     const absent = [...layout.index]
       .filter(([, i]) => i >= rec.fields.length)
@@ -135,38 +128,23 @@ function readRow(rec: CsvRecord, layout: Layout): ObservationRecord | RejectedRe
       `has ${rec.fields.length} field${rec.fields.length === 1 ? "" : "s"}, so no ${absent.join(", no ")}`,
     );
   }
-  const bad = (option: string, raw: string, expected: string) =>
-    reject(
-      raw.trim() === ""
-        ? `${option} (${layout.label.get(option)}) is empty`
-        : `${option} ${JSON.stringify(raw)} (${layout.label.get(option)}) is not ${expected}`,
-    );
-  if (externalId === undefined) return bad("externalId", cell("externalId")!, "an id");
-  const rawValue = cell("value")!;
-  const value = toFiniteNumber(rawValue);
-  if (value === null) return bad("value", rawValue, "a number");
-  const rawAt = cell("observedAt")!;
-  const observedAt = toInstant(rawAt, { digitsAsEpochMs: true });
-  if (observedAt === null) {
-    return bad("observedAt", rawAt, "an ISO-8601 date-time with an offset or epoch milliseconds");
-  }
-  const record: ObservationRecord = { externalId, observedAt, value };
-  if (layout.index.has("weight")) {
-    const rawWeight = cell("weight")!;
-    if (rawWeight.trim() !== "") {
-      const weight = toFiniteNumber(rawWeight);
-      if (weight === null) return bad("weight", rawWeight, "a number");
-      record.weight = weight;
-    }
-  }
-  const dims: Record<string, string> = {};
-  for (const option of layout.index.keys()) {
-    if (!option.startsWith("dimensions.")) continue;
-    const v = cell(option)!.trim();
-    if (v !== "") dims[option.slice("dimensions.".length)] = v;
-  }
-  if (Object.keys(dims).length > 0) record.dimensions = dims;
-  return record;
+  const dims = [...layout.index.keys()].filter((k) => k.startsWith("dimensions."));
+  return readObservation(
+    {
+      externalId: externalId ?? "",
+      value: cell("value"),
+      observedAt: cell("observedAt"),
+      weight: layout.index.has("weight") ? cell("weight") : undefined,
+      dimensions: Object.fromEntries(dims.map((k) => [k.slice("dimensions.".length), cell(k)!.trim()])),
+    },
+    {
+      source: (option) => ` (${layout.label.get(option)})`,
+      absent: (v) => (typeof v === "string" && v.trim() === "" ? "is empty" : null),
+      prefix: `${where}: `,
+      idExpected: "an id",
+      digitsAsEpochMs: true,
+    },
+  );
 }
 
 /** The file's text, chunk by chunk. */

@@ -2,8 +2,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import type { ObservationRecord, SourceRecord } from "../../src/collect/types.js";
-import { generateDemoSeries } from "../../src/demo/generator.js";
 import { drive, lastCursor, parseExample } from "../../test/helpers/drive-collector.js";
+import { generateDemoSeries } from "./generator.js";
 import { demoCollector } from "./index.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));

@@ -1,10 +1,14 @@
-import type { Checkpoint, CollectContext, ObservationRecord } from "../../src/collect/types.js";
-import { defineCollector } from "../../src/collect/types.js";
-import { type DemoGranularity, demoBucketStart, generateDemoSeries } from "../../src/demo/generator.js";
-import { type DemoOptions, demoIdPrefix, demoOptionsSchema } from "../../src/demo/options.js";
-import { parseDateTime } from "../../src/domain/rules.js";
+import {
+  type Checkpoint,
+  type CollectContext,
+  defineCollector,
+  instantCursor,
+  type ObservationRecord,
+} from "../../src/collect/sdk/index.js";
+import { type DemoGranularity, demoBucketStart, generateDemoSeries } from "./generator.js";
+import { type DemoOptions, demoIdPrefix, demoOptionsSchema } from "./options.js";
 
-// The bundled demo's source: a reproducible synthetic history (src/demo/generator.ts), from `since` up
+// The bundled demo's source: a reproducible synthetic history (generator.ts), from `since` up
 // to the run's "now". Every day (and bucket) has its own seeded random streams, so re-generating an
 // overlapping range gives the same externalIds, timestamps and values: resuming with overlap is harmless.
 //
@@ -19,9 +23,7 @@ const stepOf = (g: DemoGranularity): DemoGranularity => (g === "event" ? "day" :
 /** First instant of this run: `since`, or the start of the cursor's day/bucket (never before `since`). */
 export function demoResumeFrom(o: DemoOptions, cursor: string | null): Date {
   if (cursor === null) return o.since;
-  const c = parseDateTime(cursor);
-  if (!c) throw new Error(`demo: the committed cursor ${JSON.stringify(cursor)} is not an ISO date-time`);
-  const start = demoBucketStart(c, stepOf(o.granularity));
+  const start = demoBucketStart(instantCursor(cursor), stepOf(o.granularity));
   return start.getTime() > o.since.getTime() ? start : o.since;
 }
 
@@ -31,21 +33,8 @@ async function* collect(ctx: CollectContext<DemoOptions>): AsyncGenerator<Observ
   const to = ctx.range?.to ?? ctx.now;
   if (from.getTime() >= to.getTime()) return;
 
-  const series = generateDemoSeries({
-    seed: o.seed,
-    from,
-    to,
-    goLiveAt: o.goLiveAt,
-    before: o.before,
-    after: o.after,
-    noise: o.noise,
-    eventsPerDay: o.eventsPerDay,
-    rampDays: o.rampDays,
-    weight: o.weight,
-    granularity: o.granularity,
-    dimensions: o.dimensions,
-    idPrefix: demoIdPrefix(o),
-  });
+  // Options and series share their names; `since` is not the series' (the run's range is).
+  const series = generateDemoSeries({ ...o, from, to, idPrefix: demoIdPrefix(o) });
   const step = stepOf(o.granularity);
   let mark = from.getTime();
   for (const ob of series) {
@@ -56,14 +45,8 @@ async function* collect(ctx: CollectContext<DemoOptions>): AsyncGenerator<Observ
       yield { kind: "checkpoint", cursor: new Date(start).toISOString() };
       mark = start;
     }
-    const record: ObservationRecord = {
-      externalId: ob.externalId,
-      observedAt: ob.observedAt,
-      value: ob.value,
-      weight: ob.weight,
-    };
-    if (ob.dimensions) record.dimensions = ob.dimensions;
-    yield record;
+    const { externalId, observedAt, value, weight, dimensions } = ob;
+    yield { externalId, observedAt, value, weight, ...(dimensions ? { dimensions } : {}) };
   }
   const end =
     o.granularity === "event" ? to.getTime() : Math.max(from.getTime(), demoBucketStart(to, step).getTime());

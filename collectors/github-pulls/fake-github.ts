@@ -64,6 +64,8 @@ export interface FakeGitHub {
   /** Epoch ms until which the primary limit is spent (the reset of the last primary limit), else null. */
   readonly limitedUntil: number | null;
   /** Forgets calls and scripted failures. */
+  /** Pull requests per page, whatever per_page asks (null: per_page, at most 100, as GitHub does). */
+  pageSize: number | null;
   reset(): void;
   close(): Promise<void>;
 }
@@ -120,6 +122,7 @@ export async function startFakeGitHub(opts: {
   token: string;
   pulls?: FakePull[];
   repoId?: number;
+  pageSize?: number;
 }): Promise<FakeGitHub> {
   const repoId = opts.repoId ?? 1296269;
   const calls: FakeCall[] = [];
@@ -136,6 +139,7 @@ export async function startFakeGitHub(opts: {
     token: opts.token,
     calls,
     trailingEmptyPage: false,
+    pageSize: opts.pageSize ?? null,
     get limitedUntil() {
       return limitedUntil;
     },
@@ -273,7 +277,8 @@ export async function startFakeGitHub(opts: {
         status: "422",
       });
     }
-    const perPage = Math.min(100, Math.max(1, Number(url.searchParams.get("per_page") ?? "30") || 30));
+    const perPage =
+      fake.pageSize ?? Math.min(100, Math.max(1, Number(url.searchParams.get("per_page") ?? "30") || 30));
     const key = (p: FakePull) => (sort === "created" ? String(p.created_at) : p.updated_at);
     const sign = direction === "desc" ? -1 : 1;
     const all = fake.pulls

@@ -1,15 +1,23 @@
-import { z } from "zod";
-import { bearerAuth, SourceError } from "../../src/collect/http-client.js";
-import { dateOrDateTime } from "../../src/collect/options.js";
 import {
+  bearerAuth,
   type CollectContext,
+  dateOrDateTime,
   defineCollector,
+  inRange,
+  linkNext,
   type ObservationRecord,
+  PageError,
+  pages,
+  parseDateTime,
   type RejectedRecord,
+  rejection,
+  SourceError,
   type SourceRecord,
-} from "../../src/collect/types.js";
-import { showValue, toExternalId } from "../../src/collect/values.js";
-import { parseDateTime } from "../../src/domain/rules.js";
+  showValue,
+  startBound,
+  toExternalId,
+  z,
+} from "../../src/collect/sdk/index.js";
 
 // GitHub pull requests: hours from `created_at` to `merged_at` of each merged pull request of one
 // repository, from `GET /repos/{owner}/{repo}/pulls?state=closed&sort=updated&direction=desc`.
@@ -29,10 +37,9 @@ export const API_VERSION = "2022-11-28";
  * (externalId upserts).
  */
 export const OVERLAP_MS = 5_000;
-/** The first run's reach when `since` is not given. */
-export const DEFAULT_SINCE_DAYS = 365;
+export { DEFAULT_SINCE_DAYS } from "../../src/collect/sdk/index.js";
+
 const HOUR_MS = 3_600_000;
-const DAY_MS = 86_400_000;
 
 // Owners are user or organisation logins (letters, digits, hyphens; managed users add `_shortcode`);
 // repository names are letters, digits, `.`, `_` and `-`, at most 100 characters, never `.` or `..`.
@@ -63,16 +70,8 @@ export const githubPullsOptions = z.strictObject({
 
 export type GithubPullsOptions = z.output<typeof githubPullsOptions>;
 
-/** The `rel="next"` target of a Link header (RFC 8288), resolved against `base`; null if none. */
-export function nextLink(header: string | null, base: string): string | null {
-  if (!header) return null;
-  for (const m of header.matchAll(/<([^>]*)>([^,<]*)/g)) {
-    const rel = /;\s*rel\s*=\s*(?:"([^"]*)"|([^;\s]+))/i.exec(m[2] ?? "");
-    const values = (rel?.[1] ?? rel?.[2] ?? "").toLowerCase().split(/\s+/);
-    if (values.includes("next")) return new URL(m[1]!, base).toString();
-  }
-  return null;
-}
+/** The `rel="next"` target of a Link header, resolved against `base` (the SDK's parser). */
+export const nextLink = linkNext;
 
 /** An ISO-8601 date-time string with an offset (GitHub sends `2025-03-01T10:00:00Z`); null otherwise. */
 function instant(v: unknown): Date | null {
@@ -91,11 +90,8 @@ export function readPull(pr: unknown, range: CollectContext<unknown>["range"] = 
   }
   const p = pr as Record<string, unknown>;
   const externalId = toExternalId(p.id);
-  const reject = (reason: string): RejectedRecord => ({
-    kind: "rejected",
-    reason: typeof p.number === "number" ? `#${p.number}: ${reason}` : reason,
-    ...(externalId !== null ? { externalId } : {}),
-  });
+  const reject = (reason: string): RejectedRecord =>
+    rejection(typeof p.number === "number" ? `#${p.number}: ${reason}` : reason, externalId);
   const bad = (field: string, raw: unknown, expected: string) =>
     reject(raw === undefined ? `${field} is missing` : `${field} ${showValue(raw)} is not ${expected}`);
   // `merged_at` is null on a pull request closed without merging: no figure by definition.
@@ -108,7 +104,7 @@ export function readPull(pr: unknown, range: CollectContext<unknown>["range"] = 
   if (merged < created) {
     return reject(`merged_at ${showValue(p.merged_at)} is before created_at ${showValue(p.created_at)}`);
   }
-  if (range && ((range.from && merged < range.from) || (range.to && merged >= range.to))) return null;
+  if (!inRange(range, merged)) return null;
   const record: ObservationRecord = {
     externalId,
     observedAt: merged,
@@ -122,106 +118,64 @@ export function readPull(pr: unknown, range: CollectContext<unknown>["range"] = 
   return record;
 }
 
-/** The earliest `updated_at` this run must read; the walk stops at the first pull request before it. */
-function lowerBound(ctx: CollectContext<GithubPullsOptions>): { from: Date | null; committed: Date | null } {
-  if (ctx.range) {
-    // A pull request's updated_at is never before its merged_at (merging updates it), so nothing merged
-    // in the range was last updated before range.from.
-    return { from: ctx.range.from && new Date(ctx.range.from.getTime() - OVERLAP_MS), committed: null };
-  }
-  if (ctx.cursor !== null) {
-    const committed = parseDateTime(ctx.cursor);
-    if (committed) return { from: new Date(committed.getTime() - OVERLAP_MS), committed };
-    ctx.log.warn("github-pulls: the committed cursor is not a date-time; collecting from since again", {
-      cursor: ctx.cursor,
-    });
-  }
-  return {
-    from: ctx.options.since ?? new Date(ctx.now.getTime() - DEFAULT_SINCE_DAYS * DAY_MS),
-    committed: null,
-  };
-}
-
 async function* collect(ctx: CollectContext<GithubPullsOptions>): AsyncGenerator<SourceRecord> {
   const o = ctx.options;
   const [owner, name] = o.repo.split("/") as [string, string];
   const base = o.baseUrl.replace(/\/+$/, "");
-  const first = new URL(`${base}/repos/${encodeURIComponent(owner)}/${encodeURIComponent(name)}/pulls`);
-  first.search = new URLSearchParams({
-    state: "closed",
-    sort: "updated",
-    // GitHub's default direction for sort=updated is asc: say desc.
-    direction: "desc",
-    per_page: String(o.pageSize),
-  }).toString();
-  const origin = first.origin;
-  const headers = { Accept: "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION };
-  const auth = bearerAuth(o.token);
-  const { from, committed } = lowerBound(ctx);
-
-  const fetched = new Set<string>();
+  const url = `${base}/repos/${encodeURIComponent(owner)}/${encodeURIComponent(name)}/pulls`;
+  // A pull request's updated_at is never before its merged_at (merging updates it), so nothing merged in
+  // a backfill's range was last updated before range.from; the overlap catches same-second updates.
+  const bound = startBound(ctx);
+  const from = bound.from && new Date(bound.from.getTime() - OVERLAP_MS);
   let newest: Date | null = null;
-  let url: string | null = first.toString();
-  let pages = 0;
-  while (url !== null) {
-    ctx.signal.throwIfAborted();
-    fetched.add(url);
-    let res: Awaited<ReturnType<typeof ctx.http.json<unknown>>>;
-    try {
-      res = await ctx.http.json<unknown>({ url, headers, auth });
-    } catch (e) {
-      // GitHub answers 404, not 403, for a private repository the token cannot see.
-      if (pages === 0 && e instanceof SourceError && e.status === 404) {
-        throw new SourceError(
-          `repository ${o.repo} not found at ${base}, or the token cannot see it (HTTP 404): check repo and the token's repository access`,
-          404,
-          e.url,
+  let older = false;
+  const walk = pages<unknown>(ctx, {
+    first: {
+      url,
+      // GitHub's default direction for sort=updated is asc: say desc.
+      query: { state: "closed", sort: "updated", direction: "desc", per_page: o.pageSize },
+      headers: { Accept: "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION },
+      auth: bearerAuth(o.token),
+    },
+    next: (page) => (older ? null : linkNext(page.headers.get("link"), page.url)),
+  });
+  try {
+    for await (const page of walk) {
+      const list = page.status === 204 ? [] : page.body;
+      if (!Array.isArray(list))
+        throw new PageError(
+          page.url,
+          `expected a JSON array of pull requests, got ${showValue(list)}`,
+          page.status,
         );
-      }
-      throw e;
-    }
-    pages++;
-    const pageUrl = res.url || url;
-    const list = res.status === 204 ? [] : res.body;
-    if (!Array.isArray(list)) {
-      throw new SourceError(
-        `${pageUrl}: expected a JSON array of pull requests, got ${showValue(list)}`,
-        res.status,
-        pageUrl,
-      );
-    }
-    let older = false;
-    for (const pr of list) {
-      const updated = instant((pr as { updated_at?: unknown } | null)?.updated_at);
-      if (updated !== null) {
+      for (const pr of list) {
+        const updated = instant((pr as { updated_at?: unknown } | null)?.updated_at);
         // Sorted by updated_at descending: everything from here on was read by an earlier run.
-        if (from !== null && updated < from) {
+        if (updated !== null && from !== null && updated < from) {
           older = true;
           break;
         }
-        if (newest === null || updated > newest) newest = updated;
+        if (updated !== null && (newest === null || updated > newest)) newest = updated;
+        const record = readPull(pr, ctx.range);
+        if (record) yield record;
+        else if ((pr as { merged_at?: unknown }).merged_at === null) ctx.skip(); // closed unmerged
       }
-      const record = readPull(pr, ctx.range);
-      if (record) yield record;
     }
-    if (older) break;
-    const next = nextLink(res.headers.get("link"), pageUrl);
-    if (next !== null) {
-      if (new URL(next).origin !== origin) {
-        throw new SourceError(
-          `${pageUrl}: the next page ${next} is on another host; the token is not sent there`,
-        );
-      }
-      if (fetched.has(next))
-        throw new SourceError(`${pageUrl}: pagination loops: ${next} was already fetched`);
+  } catch (e) {
+    // GitHub answers 404, not 403, for a private repository the token cannot see.
+    if (e instanceof SourceError && e.status === 404 && e.url?.startsWith(url)) {
+      throw new SourceError(
+        `repository ${o.repo} not found at ${base}, or the token cannot see it (HTTP 404): check repo and the token's repository access`,
+        404,
+        e.url,
+      );
     }
-    url = next;
+    throw e;
   }
-  ctx.log.debug("github-pulls: walk finished", { pages, newest: newest?.toISOString() });
   // Every page down to the bound was read: the newest updated_at seen is safe to commit. A backfill
   // leaves the cursor alone, and the cursor never moves back (a reopened pull request leaves the list).
   if (ctx.range || newest === null) return;
-  if (committed !== null && newest < committed) newest = committed;
+  if (bound.committed !== null && newest < bound.committed) newest = bound.committed;
   yield { kind: "checkpoint", cursor: newest.toISOString() };
 }
 

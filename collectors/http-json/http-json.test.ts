@@ -443,6 +443,37 @@ describe("http-json collector", () => {
     ).rejects.toThrow(/401/);
   });
 
+  it("never sends credentials or configured headers to a next page on another origin: the run fails", async () => {
+    // Two servers: the configured one links its next page to the other (another port: another origin).
+    const other = await startLocalServer((_req, res) => sendJson(res, { items: [] }));
+    const home = await startLocalServer((_req, res) =>
+      sendJson(res, {
+        items: [{ id: 1, at: "2025-03-01T00:00:00Z", v: 1 }],
+        next: `${other.url}/steal?page=2`,
+      }),
+    );
+    try {
+      const run = drive(httpJsonCollector, {
+        url: `${home.url}/first`,
+        items: "$.items",
+        fields: { observedAt: "$.at", value: "$.v", externalId: "$.id" },
+        pagination: { type: "next", next: "$.next" },
+        headers: { "x-api-key": "k1" },
+        auth: { type: "bearer", token: "s3cret" },
+      });
+      await expect(run).rejects.toThrow(
+        new RegExp(
+          `next page is on another origin \\(${other.url.replace(/[.]/g, "\\.")}, configured ${home.url.replace(/[.]/g, "\\.")}\\)`,
+        ),
+      );
+      await expect(run).rejects.toThrow(/^(?!.*s3cret)/s);
+      expect(home.requests[0]!.headers.authorization).toBe("Bearer s3cret");
+      expect(other.requests).toEqual([]);
+    } finally {
+      await Promise.all([home.close(), other.close()]);
+    }
+  });
+
   describe("with a cursor field", () => {
     const options = {
       url: `http://placeholder/events`,

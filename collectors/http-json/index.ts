@@ -1,17 +1,28 @@
-import { z } from "zod";
-import { type HttpResponse, SourceError } from "../../src/collect/http-client.js";
 import {
+  authOption,
   type CollectContext,
+  compareCursors,
+  createCursorHold,
   defineCollector,
+  linkNext,
+  nextUrl,
   type ObservationRecord,
+  PageError,
+  pages,
   type RejectedRecord,
-} from "../../src/collect/types.js";
-import { showValue, toExternalId, toFiniteNumber, toInstant } from "../../src/collect/values.js";
+  readObservation,
+  rejection,
+  showValue,
+  z,
+} from "../../src/collect/sdk/index.js";
 import { compileJsonPath, type JsonPath, JsonPathSyntaxError, queryAll, queryOne } from "./jsonpath.js";
 
 // Any JSON API: one GET per page, a JSONPath to the list of items, JSONPaths from each item to the
-// observation's fields, pagination by `Link: <…>; rel="next"` or by a JSONPath to the next page's URL,
-// and an optional cursor field for incremental collection. See README.md.
+// observation's fields, pagination by `Link: <…>; rel="next"` or by a JSONPath to the next page's URL
+// (on the configured origin only), and an optional cursor field for incremental collection. See README.md.
+
+/** Kept for callers of the old names. */
+export { compareCursors, linkNext as nextFromLinkHeader };
 
 const jsonPath = z.string().transform((s, ctx): JsonPath => {
   try {
@@ -30,11 +41,6 @@ const fieldPath = jsonPath.refine((p) => p.definite, {
 
 const httpUrl = z.url({ protocol: /^https?$/, error: "must be an absolute http(s) URL" });
 
-const auth = z.discriminatedUnion("type", [
-  z.strictObject({ type: z.literal("basic"), username: z.string(), password: z.string() }),
-  z.strictObject({ type: z.literal("bearer"), token: z.string().min(1) }),
-]);
-
 const pagination = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("link") }),
   z.strictObject({ type: z.literal("next"), next: fieldPath }),
@@ -45,7 +51,7 @@ export const httpJsonOptions = z
     /** The first page. */
     url: httpUrl,
     headers: z.record(z.string(), z.string()).default({}),
-    auth: auth.optional(),
+    auth: authOption.optional(),
     /** JSONPath from a page to its list of items (`$` when the page is the list). */
     items: jsonPath,
     fields: z.strictObject({
@@ -75,90 +81,29 @@ export const httpJsonOptions = z
 
 export type HttpJsonOptions = z.output<typeof httpJsonOptions>;
 
-/** The `rel="next"` target of an RFC 8288 (RFC 5988) Link header, resolved against `base`; null if none. */
-export function nextFromLinkHeader(header: string | null, base: string): string | null {
-  if (!header) return null;
-  // <uri-reference> *( ";" link-param ); link-values separated by commas (commas inside <> are part of the URI).
-  const re = /<([^>]*)>((?:\s*;\s*[^;,=\s]+\s*(?:=\s*(?:"(?:[^"\\]|\\.)*"|[^;,\s]*))?)*)/g;
-  for (const m of header.matchAll(re)) {
-    const params = m[2] ?? "";
-    for (const p of params.matchAll(/;\s*([^;,=\s]+)\s*(?:=\s*("(?:[^"\\]|\\.)*"|[^;,\s]*))?/g)) {
-      if (p[1]!.toLowerCase() !== "rel") continue;
-      const raw = p[2] ?? "";
-      const value = raw.startsWith('"') ? raw.slice(1, -1).replace(/\\(.)/g, "$1") : raw;
-      if (value.toLowerCase().split(/\s+/).includes("next")) return new URL(m[1]!, base).toString();
-    }
-  }
-  return null;
-}
-
-/** Orders two cursor values: as instants when both are date-times, as numbers when both are numbers, else as text. */
-export function compareCursors(a: string, b: string): number {
-  const da = toInstant(a);
-  const db = toInstant(b);
-  if (da && db) return da.getTime() - db.getTime();
-  const na = toFiniteNumber(a);
-  const nb = toFiniteNumber(b);
-  if (na !== null && nb !== null) return na - nb;
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
 type ItemRecord = ObservationRecord | RejectedRecord;
 
-/** Reads one item into an observation, or a rejection naming the field and the value. */
+/** Reads one item into an observation, or a rejection naming the field, the value and its path. */
 function readItem(item: unknown, o: HttpJsonOptions): ItemRecord {
   const f = o.fields;
-  const rawId = queryOne(f.externalId, item);
-  const externalId = toExternalId(rawId);
-  const reject = (reason: string): RejectedRecord => ({
-    kind: "rejected",
-    reason,
-    ...(externalId !== null ? { externalId } : {}),
-  });
-  const bad = (field: string, path: JsonPath, raw: unknown, expected: string) =>
-    reject(
-      raw === undefined
-        ? `${field} (${path.source}) is missing`
-        : `${field} ${showValue(raw)} (${path.source}) is not ${expected}`,
-    );
-
-  if (externalId === null) return bad("externalId", f.externalId, rawId, "a non-empty string or a number");
-  const rawValue = queryOne(f.value, item);
-  const value = toFiniteNumber(rawValue);
-  if (value === null) return bad("value", f.value, rawValue, "a number");
-  const rawAt = queryOne(f.observedAt, item);
-  const observedAt = toInstant(rawAt);
-  if (observedAt === null) {
-    return bad(
-      "observedAt",
-      f.observedAt,
-      rawAt,
-      "an ISO-8601 date-time with an offset or epoch milliseconds",
-    );
-  }
-  const record: ObservationRecord = { externalId, observedAt, value };
-  if (f.weight) {
-    const rawWeight = queryOne(f.weight, item);
-    if (rawWeight !== undefined && rawWeight !== null) {
-      const weight = toFiniteNumber(rawWeight);
-      if (weight === null) return bad("weight", f.weight, rawWeight, "a number");
-      record.weight = weight;
-    }
-  }
-  if (f.dimensions) {
-    const dims: Record<string, string> = {};
-    for (const [name, path] of Object.entries(f.dimensions)) {
-      const raw = queryOne(path, item);
-      if (raw === undefined || raw === null) continue;
-      if (typeof raw === "string" || typeof raw === "number" || typeof raw === "boolean") {
-        dims[name] = String(raw);
-      } else {
-        return bad(`dimension ${name}`, path, raw, "a string, number or boolean");
-      }
-    }
-    if (Object.keys(dims).length > 0) record.dimensions = dims;
-  }
-  return record;
+  const dims = Object.entries(f.dimensions ?? {});
+  const paths: Record<string, unknown> = {
+    ...f,
+    ...Object.fromEntries(dims.map(([n, p]) => [`dimensions.${n}`, p])),
+  };
+  return readObservation(
+    {
+      externalId: queryOne(f.externalId, item),
+      value: queryOne(f.value, item),
+      observedAt: queryOne(f.observedAt, item),
+      weight: f.weight && queryOne(f.weight, item),
+      dimensions: Object.fromEntries(dims.map(([name, p]) => [name, queryOne(p, item)])),
+    },
+    {
+      source: (field) => ` (${(paths[field] as JsonPath).source})`,
+      absent: (v) => (v === undefined ? "is missing" : null),
+    },
+  );
 }
 
 /** The items of one page; throws (naming the URL) when the page does not have the list where it should. */
@@ -167,131 +112,69 @@ function itemsOf(page: unknown, path: JsonPath, url: string): unknown[] {
   if (!path.definite) return found;
   const list = found[0];
   if (found.length === 0 || list === undefined) {
-    throw new SourceError(`${url}: the page has nothing at items path ${path.source}`, null, url);
+    throw new PageError(url, `the page has nothing at items path ${path.source}`);
   }
   if (!Array.isArray(list)) {
-    throw new SourceError(
-      `${url}: items path ${path.source} is not an array (found ${showValue(list)})`,
-      null,
-      url,
-    );
+    throw new PageError(url, `items path ${path.source} is not an array (found ${showValue(list)})`);
   }
   return list;
 }
 
-function nextPageUrl(o: HttpJsonOptions, page: unknown, headers: Headers, url: string): string | null {
+function nextPage(o: HttpJsonOptions, body: unknown, headers: Headers, url: string): string | null {
   if (!o.pagination) return null;
-  if (o.pagination.type === "link") return nextFromLinkHeader(headers.get("link"), url);
-  const raw = queryOne(o.pagination.next, page);
-  if (raw === undefined || raw === null || raw === "") return null;
-  if (typeof raw !== "string") {
-    throw new SourceError(
-      `${url}: next page (${o.pagination.next.source}) is not a URL: ${showValue(raw)}`,
-      null,
-      url,
-    );
-  }
-  try {
-    return new URL(raw, url).toString();
-  } catch {
-    throw new SourceError(`${url}: next page (${o.pagination.next.source}) is not a URL: ${showValue(raw)}`);
-  }
+  if (o.pagination.type === "link") return linkNext(headers.get("link"), url);
+  return nextUrl(queryOne(o.pagination.next, body), url, `next page (${o.pagination.next.source})`);
 }
 
 async function* collect(ctx: CollectContext<HttpJsonOptions>): AsyncGenerator<ItemRecord> {
   const o = ctx.options;
   const first = new URL(o.url);
   if (o.cursorParam && ctx.cursor !== null) first.searchParams.set(o.cursorParam, ctx.cursor);
-
-  const fetched = new Set<string>();
-  // One record is held back until the next item's cursor is known: a record carries its cursor only when
-  // the next item's cursor is greater, so a committed cursor never splits items that share a cursor value
-  // (safe with APIs that filter `> cursor` as well as `>= cursor`).
-  let held: { record: ItemRecord; cursor: string | undefined } | null = null;
-  let lastCursor: string | undefined;
-  let url: string | null = first.toString();
-  let pages = 0;
-  let complete = true;
-
-  while (url !== null) {
-    if (pages >= o.maxPages) {
-      ctx.log.warn("http-json: maxPages reached, stopping; the rest is left for a later run", {
-        maxPages: o.maxPages,
-        next: url,
-      });
-      complete = false;
-      break;
-    }
-    ctx.signal.throwIfAborted();
-    fetched.add(url);
-    const res: HttpResponse<unknown> = await ctx.http.json<unknown>({
-      url,
-      headers: o.headers,
-      auth: o.auth,
-    });
-    pages++;
-    const pageUrl: string = res.url || url;
-    fetched.add(pageUrl);
-    // Everything on the page is read before anything is yielded: a garbage page yields nothing.
+  const at = { url: o.url, item: 0 };
+  const hold = createCursorHold((cursor, previous) => {
+    throw new PageError(
+      at.url,
+      `items are not in ascending ${o.cursorField!.source} order (item ${at.item}: ${JSON.stringify(cursor)} after ${JSON.stringify(previous)}); the cursor would skip records`,
+    );
+  });
+  const walk = pages<unknown>(ctx, {
+    first: { url: first.toString(), headers: o.headers, auth: o.auth },
     // 204 No Content (some APIs' answer when nothing is new) is an empty last page.
-    const empty: boolean = res.status === 204;
-    const items = empty ? [] : itemsOf(res.body, o.items, pageUrl);
-    const records: { record: ItemRecord; cursor: string | undefined }[] = [];
+    next: (p) => (p.status === 204 ? null : nextPage(o, p.body, p.headers, p.url)),
+    maxPages: o.maxPages,
+  });
+  for await (const page of walk) {
+    // Everything on the page is read before anything is yielded: a garbage page yields nothing.
+    const items = page.status === 204 ? [] : itemsOf(page.body, o.items, page.url);
+    const out: ItemRecord[] = [];
+    at.url = page.url;
     for (const [i, item] of items.entries()) {
-      let record = readItem(item, o);
-      let cursor: string | undefined;
-      if (o.cursorField) {
-        const raw = queryOne(o.cursorField, item);
-        if (typeof raw === "string" && raw !== "") cursor = raw;
-        else if (typeof raw === "number" && Number.isFinite(raw)) cursor = String(raw);
-        else if (record.kind !== "rejected") {
-          record = {
-            kind: "rejected",
-            reason: `cursorField ${o.cursorField.source} ${raw === undefined ? "is missing" : `${showValue(raw)} is not a string or number`}`,
-            externalId: record.externalId,
-          };
-        }
-        if (cursor !== undefined) {
-          if (lastCursor !== undefined && compareCursors(cursor, lastCursor) < 0) {
-            throw new SourceError(
-              `${pageUrl}: items are not in ascending ${o.cursorField.source} order (item ${i}: ${JSON.stringify(cursor)} after ${JSON.stringify(lastCursor)}); the cursor would skip records`,
-              null,
-              pageUrl,
-            );
-          }
-          lastCursor = cursor;
-        }
-      }
-      records.push({ record, cursor });
-    }
-    const next: string | null = empty ? null : nextPageUrl(o, res.body, res.headers, pageUrl);
-    for (const r of records) {
+      at.item = i;
+      const record = readItem(item, o);
       if (!o.cursorField) {
-        yield r.record;
+        out.push(record);
         continue;
       }
-      if (held) {
-        if (
-          held.cursor !== undefined &&
-          r.cursor !== undefined &&
-          compareCursors(held.cursor, r.cursor) < 0
-        ) {
-          held.record.cursor = held.cursor;
-        }
-        yield held.record;
-      }
-      held = r;
+      const raw = queryOne(o.cursorField, item);
+      const cursor =
+        (typeof raw === "string" && raw !== "") || (typeof raw === "number" && Number.isFinite(raw))
+          ? String(raw)
+          : undefined;
+      const r =
+        cursor === undefined && record.kind !== "rejected"
+          ? rejection(
+              `cursorField ${o.cursorField.source} ${raw === undefined ? "is missing" : `${showValue(raw)} is not a string or number`}`,
+              record.externalId,
+            )
+          : record;
+      const ready = hold.push(r, cursor);
+      if (ready) out.push(ready);
     }
-    if (next !== null && fetched.has(next)) {
-      throw new SourceError(`${pageUrl}: pagination loops: the next page ${next} was already fetched`);
-    }
-    url = next;
+    yield* out;
   }
-  if (held) {
-    // The last item's cursor is safe only when every page was read (no later item can share its value).
-    if (complete && lastCursor !== undefined) held.record.cursor = lastCursor;
-    yield held.record;
-  }
+  // The last item's cursor is safe only when every page was read (no later item can share its value).
+  const last = hold.finish(!walk.exhausted());
+  if (last) yield last;
 }
 
 export const httpJsonCollector = defineCollector({

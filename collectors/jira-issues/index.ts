@@ -1,16 +1,24 @@
-import { z } from "zod";
-import { type Auth, basicAuth, bearerAuth, SourceError } from "../../src/collect/http-client.js";
-import { dateOrDateTime, timeZoneName } from "../../src/collect/options.js";
-import { queryDateTime } from "../../src/collect/time-zone.js";
 import {
+  authOf,
   type CollectContext,
+  dateOrDateTime,
   defineCollector,
+  inRange,
   type ObservationRecord,
+  PageError,
+  pages,
+  parseDateTime,
+  queryDateTime,
   type RejectedRecord,
+  rejection,
+  requireBasicOrBearer,
   type SourceRecord,
-} from "../../src/collect/types.js";
-import { showValue, toExternalId } from "../../src/collect/values.js";
-import { parseDateTime } from "../../src/domain/rules.js";
+  showValue,
+  startBound,
+  timeZoneName,
+  toExternalId,
+  z,
+} from "../../src/collect/sdk/index.js";
 
 // Jira Cloud issues through the enhanced JQL search, `GET {baseUrl}/rest/api/3/search/jql`: the user's
 // JQL, narrowed to `updated >= "<cursor in timeZone, floored to the minute>"` and ordered by `updated`,
@@ -18,7 +26,6 @@ import { parseDateTime } from "../../src/domain/rules.js";
 // `from` field (default `created`) to the `to` field (default `resolutiondate`), observed at `to`.
 // See README.md for the options and the vendor behaviour this relies on.
 
-const DAY_MS = 86_400_000;
 const SEARCH_PATH = "/rest/api/3/search/jql";
 /**
  * Jira's search index trails writes ("recent updates might not be immediately visible in the returned
@@ -26,8 +33,6 @@ const SEARCH_PATH = "/rest/api/3/search/jql";
  * updated just before the run but not yet searchable is found by the next run.
  */
 export const INDEX_LAG_MS = 60_000;
-
-/** A date-time with an offset (`2024-06-01T00:00:00Z`) or a date (`2024-06-01`, midnight UTC). */
 
 /** A field id as the search's `fields` parameter takes it: `created`, `resolutiondate`, `customfield_10050`. */
 const fieldId = z
@@ -38,6 +43,8 @@ const fieldId = z
 function unquoted(jql: string): string {
   return jql.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, '""');
 }
+
+const CREDENTIALS = { user: "email", secret: "apiToken", token: "token" };
 
 export const jiraIssuesOptions = z
   .strictObject({
@@ -67,29 +74,8 @@ export const jiraIssuesOptions = z
     /** maxResults per page (Jira may return fewer). */
     pageSize: z.int().min(1).max(5000).default(100),
   })
-  .superRefine((o, ctx) => {
-    const basic = o.email !== undefined || o.apiToken !== undefined;
-    const bearer = o.token !== undefined;
-    if (basic && bearer) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["token"],
-        message: "give either email and apiToken (Basic) or token (Bearer), not both",
-      });
-    } else if (!basic && !bearer) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["apiToken"],
-        message: "give email and apiToken (Basic) or token (Bearer)",
-      });
-    } else if (basic) {
-      if (o.email === undefined)
-        ctx.addIssue({ code: "custom", path: ["email"], message: "is required with apiToken" });
-      if (o.apiToken === undefined)
-        ctx.addIssue({ code: "custom", path: ["apiToken"], message: "is required with email" });
-    }
-    if (o.from === o.to) ctx.addIssue({ code: "custom", path: ["to"], message: "must differ from `from`" });
-  });
+  .superRefine(requireBasicOrBearer(CREDENTIALS))
+  .refine((o) => o.from !== o.to, { path: ["to"], message: "must differ from `from`" });
 
 export type JiraIssuesOptions = z.output<typeof jiraIssuesOptions>;
 
@@ -156,11 +142,7 @@ export function readIssue(issue: unknown, from: string, to: string): IssueResult
   const name = typeof obj.key === "string" ? obj.key : externalId !== null ? `id ${externalId}` : "(no id)";
   const reject = (reason: string): IssueResult => ({
     kind: "record",
-    record: {
-      kind: "rejected",
-      reason: `issue ${name}: ${reason}`,
-      ...(externalId !== null ? { externalId } : {}),
-    },
+    record: rejection(`issue ${name}: ${reason}`, externalId),
     updated,
   });
 
@@ -182,10 +164,6 @@ export function readIssue(issue: unknown, from: string, to: string): IssueResult
   };
 }
 
-function authOf(o: JiraIssuesOptions): Auth {
-  return o.token !== undefined ? bearerAuth(o.token) : basicAuth(o.email!, o.apiToken!);
-}
-
 function searchUrl(baseUrl: string): string {
   const u = new URL(baseUrl);
   u.pathname = `${u.pathname.replace(/\/+$/, "")}${SEARCH_PATH}`;
@@ -196,96 +174,57 @@ function searchUrl(baseUrl: string): string {
 
 async function* collect(ctx: CollectContext<JiraIssuesOptions>): AsyncGenerator<SourceRecord> {
   const o = ctx.options;
-  const range = ctx.range;
-
-  // Where to start: a backfill's range start (none: the whole history), else the committed cursor, else
-  // `since` (default a year back). JQL reads the bound in the user's time zone, to the minute: flooring it
-  // is the overlap, so issues updated in the cursor's minute are read again (upserted by id).
-  let start: Date | null;
-  if (range) start = range.from;
-  else if (ctx.cursor !== null) {
-    start = parseDateTime(ctx.cursor);
-    if (!start)
-      throw new Error(`jira-issues: the committed cursor ${JSON.stringify(ctx.cursor)} is not an instant`);
-  } else start = o.since ?? new Date(ctx.now.getTime() - 365 * DAY_MS);
-
+  // JQL reads the bound in the user's time zone, to the minute: flooring it is the overlap, so issues
+  // updated in the cursor's minute are read again (upserted by id). A backfill without `from`: all.
+  const { from: start, committed } = startBound(ctx);
   const jql = buildJql(o.jql, start === null ? null : jqlDateTime(start, o.timeZone));
   const fields = [...new Set([o.from, o.to, "updated"])].join(",");
-  const url = searchUrl(o.baseUrl);
-  const auth = authOf(o);
   const cap = ctx.now.getTime() - INDEX_LAG_MS;
   ctx.log.debug("jira-issues: searching", { jql, fields });
 
-  let token: string | undefined;
-  const seenTokens = new Set<string>();
-  let cursorMs = ctx.cursor !== null && !range ? start!.getTime() : Number.NEGATIVE_INFINITY;
+  let cursorMs = committed?.getTime() ?? Number.NEGATIVE_INFINITY;
   let maxUpdated = Number.NEGATIVE_INFINITY;
-
-  for (;;) {
-    ctx.signal.throwIfAborted();
-    const res = await ctx.http.json<SearchPage>({
-      url,
-      query: { jql, fields, maxResults: o.pageSize, nextPageToken: token },
-      auth,
-    });
-    const page = res.body;
-    if (typeof page !== "object" || page === null || Array.isArray(page)) {
-      throw new SourceError(
-        `${res.url}: expected a search result object, got ${showValue(page)}`,
-        null,
-        res.url,
-      );
-    }
+  const first = {
+    url: searchUrl(o.baseUrl),
+    query: { jql, fields, maxResults: o.pageSize },
+    auth: authOf(o, CREDENTIALS),
+  };
+  // `isLast: true`, or no token, ends the search; a page may hold fewer issues than maxResults (or none)
+  // and still not be the last, so an empty page does not end it. A token that comes twice is a loop.
+  const walk = pages<SearchPage>(ctx, {
+    first,
+    next: ({ body }) =>
+      body.isLast === true || typeof body.nextPageToken !== "string" || body.nextPageToken === ""
+        ? null
+        : { query: { ...first.query, nextPageToken: body.nextPageToken } },
+  });
+  for await (const { body: page, url } of walk) {
+    if (typeof page !== "object" || page === null || Array.isArray(page))
+      throw new PageError(url, `expected a search result object, got ${showValue(page)}`);
     // An empty last page may come without `issues`.
-    const issues = page.issues === undefined || page.issues === null ? [] : page.issues;
-    if (!Array.isArray(issues)) {
-      throw new SourceError(
-        `${res.url}: "issues" is not an array (found ${showValue(issues)})`,
-        null,
-        res.url,
-      );
-    }
+    const issues = page.issues ?? [];
+    if (!Array.isArray(issues))
+      throw new PageError(url, `"issues" is not an array (found ${showValue(issues)})`);
     const next = page.nextPageToken;
-    if (next !== undefined && next !== null && typeof next !== "string") {
-      throw new SourceError(
-        `${res.url}: "nextPageToken" is not a string (found ${showValue(next)})`,
-        null,
-        res.url,
-      );
-    }
+    if (next !== undefined && next !== null && typeof next !== "string")
+      throw new PageError(url, `"nextPageToken" is not a string (found ${showValue(next)})`);
 
     // The whole page is read before anything is yielded.
-    const results = issues.map((issue) => readIssue(issue, o.from, o.to));
-    for (const r of results) {
+    const out: (ObservationRecord | RejectedRecord)[] = [];
+    for (const r of issues.map((issue) => readIssue(issue, o.from, o.to))) {
       if (r.updated) maxUpdated = Math.max(maxUpdated, r.updated.getTime());
-      if (r.kind === "skipped") continue;
-      const { record } = r;
-      if (range && record.kind !== "rejected") {
-        // A backfill collects what was observed in [from, to), whatever the issue's later updates.
-        const at = record.observedAt.getTime();
-        if ((range.from && at < range.from.getTime()) || (range.to && at >= range.to.getTime())) continue;
-      }
-      yield record;
+      if (r.kind === "skipped") ctx.skip();
+      // A backfill collects what was observed in [from, to), whatever the issue's later updates.
+      if (r.kind === "record" && (r.record.kind === "rejected" || inRange(ctx.range, r.record.observedAt)))
+        out.push(r.record);
     }
+    yield* out;
     // The page is done: the cursor may pass it, skipped issues included (issues come in `updated` order).
     const pageCursor = Math.min(maxUpdated, cap);
     if (Number.isFinite(pageCursor) && pageCursor > cursorMs) {
       cursorMs = pageCursor;
       yield { kind: "checkpoint", cursor: new Date(pageCursor).toISOString() };
     }
-
-    // `isLast: true`, or no token, ends the search; a page may hold fewer issues than maxResults (or none)
-    // and still not be the last.
-    if (page.isLast === true || typeof next !== "string" || next === "") return;
-    if (seenTokens.has(next)) {
-      throw new SourceError(
-        `${res.url}: pagination loops: nextPageToken ${JSON.stringify(next)} came twice`,
-        null,
-        res.url,
-      );
-    }
-    seenTokens.add(next);
-    token = next;
   }
 }
 

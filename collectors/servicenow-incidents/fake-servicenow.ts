@@ -67,6 +67,8 @@ export interface FakeServiceNowOptions {
   /** Leave out the Link header or X-Total-Count (a proxy that strips them). */
   omitLink?: boolean;
   omitTotalCount?: boolean;
+  /** The instance's largest page (glide.json.return_limit): a larger sysparm_limit is cut to it. */
+  maxPageSize?: number;
 }
 
 export interface FakeServiceNow {
@@ -276,7 +278,8 @@ export async function startFakeServiceNow(opts: FakeServiceNowOptions = {}): Pro
       opts.beforeRequest?.(n, fake);
 
       const p = url.searchParams;
-      const limit = p.has("sysparm_limit") ? Number(p.get("sysparm_limit")) : 10_000;
+      const asked = p.has("sysparm_limit") ? Number(p.get("sysparm_limit")) : 10_000;
+      const limit = Math.min(asked, opts.maxPageSize ?? asked);
       const offset = p.has("sysparm_offset") ? Number(p.get("sysparm_offset")) : 0;
       if (!Number.isInteger(limit) || limit < 1 || !Number.isInteger(offset) || offset < 0) {
         return reply(400, failure("Invalid sysparm_limit or sysparm_offset", null));

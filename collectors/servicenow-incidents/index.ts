@@ -1,16 +1,23 @@
 import { z } from "zod";
-import { type Auth, basicAuth, bearerAuth, SourceError } from "../../src/collect/http-client.js";
-import { dateOrDateTime, timeZoneName } from "../../src/collect/options.js";
-import { queryDateTime } from "../../src/collect/time-zone.js";
 import {
+  authOf,
   type Checkpoint,
   type CollectContext,
+  dateOrDateTime,
   defineCollector,
+  inRange,
+  linkNext,
   type ObservationRecord,
+  PageError,
+  parseDateTime,
+  queryDateTime,
   type RejectedRecord,
-} from "../../src/collect/types.js";
-import { showValue, toInstant } from "../../src/collect/values.js";
-import { parseDateTime } from "../../src/domain/rules.js";
+  rejection,
+  requireBasicOrBearer,
+  showValue,
+  startBound,
+  timeZoneName,
+} from "../../src/collect/sdk/index.js";
 
 // ServiceNow incidents: minutes from `opened_at` to `resolved_at` of each record of a table (default
 // `incident`), read with the Table API (`GET {instanceUrl}/api/now/table/{table}`), incrementally by
@@ -45,6 +52,8 @@ const FORBIDDEN_IN_QUERY: [RegExp, string][] = [
   [/\^EQ/, "must not contain ^EQ: conditions after it would be ignored"],
 ];
 
+const CREDENTIALS = { user: "username", secret: "password", token: "token" };
+
 export const serviceNowIncidentsOptions = z
   .strictObject({
     /** https://<instance>.service-now.com (a path prefix is kept, for proxies). */
@@ -75,46 +84,21 @@ export const serviceNowIncidentsOptions = z
     /** sysparm_limit: records per page. */
     pageSize: z.int().min(1).max(10_000).default(1000),
   })
-  .superRefine((o, ctx) => {
-    const basic = o.username !== undefined || o.password !== undefined;
-    if (o.token !== undefined && basic) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["token"],
-        message: "give either username and password (Basic) or token (Bearer), not both",
-      });
-    } else if (o.token === undefined && !basic) {
-      ctx.addIssue({
-        code: "custom",
-        path: [],
-        message: "credentials are required: username and password (Basic) or token (Bearer)",
-      });
-    } else if (basic && o.username === undefined) {
-      ctx.addIssue({ code: "custom", path: ["username"], message: "is required with password" });
-    } else if (basic && o.password === undefined) {
-      ctx.addIssue({ code: "custom", path: ["password"], message: "is required with username" });
-    }
-  });
+  .superRefine(requireBasicOrBearer(CREDENTIALS));
 
 export type ServiceNowIncidentsOptions = z.output<typeof serviceNowIncidentsOptions>;
 
 type Out = ObservationRecord | RejectedRecord | Checkpoint;
 
 /** The `rel="next"` target of a Link header (ServiceNow writes `<url>;rel="first",<url>;rel="next",…`). */
-export function nextLink(header: string | null): string | null {
-  if (!header) return null;
-  for (const m of header.matchAll(/<([^>]*)>\s*((?:;\s*[^;,]+)*)/g)) {
-    const rel = /;\s*rel\s*=\s*"?([^";,]+)"?/i.exec(m[2] ?? "");
-    if (rel?.[1]?.toLowerCase().split(/\s+/).includes("next")) return m[1]!;
-  }
-  return null;
-}
+export const nextLink = (header: string | null) =>
+  linkNext(header, "http://relative.invalid/")?.replace(/^http:\/\/relative\.invalid\//, "") ?? null;
 
 /** The next page's offset: the Link header's rel="next", or without a Link header, X-Total-Count. */
 function nextOffset(headers: Headers, offset: number, limit: number, total: number | null, where: string) {
   const link = headers.get("link");
   if (link === null) return total !== null && offset + limit < total ? offset + limit : null;
-  const next = nextLink(link);
+  const next = linkNext(link, where);
   if (next === null) return null;
   let n: number;
   try {
@@ -123,9 +107,7 @@ function nextOffset(headers: Headers, offset: number, limit: number, total: numb
     n = Number.NaN;
   }
   if (!Number.isSafeInteger(n) || n <= offset) {
-    throw new SourceError(
-      `${where}: the Link header's next page (${next}) does not move past offset ${offset}`,
-    );
+    throw new PageError(where, `the Link header's next page (${next}) does not move past offset ${offset}`);
   }
   return n;
 }
@@ -172,20 +154,16 @@ function readRecord(
   updatedOn: Date | null,
   cursor: string | undefined,
   b: Bounds,
+  unresolved: () => void = () => {},
 ): Out | null {
   const r = (item ?? {}) as Record<string, unknown>;
   const sysId = typeof r.sys_id === "string" && r.sys_id !== "" ? r.sys_id : null;
   const label = typeof r.number === "string" && r.number !== "" ? `${r.number}: ` : "";
   const at = cursor !== undefined ? { cursor } : {};
   const skip = (): Checkpoint | null => (cursor !== undefined ? { kind: "checkpoint", cursor } : null);
-  const reject = (reason: string): RejectedRecord => ({
-    kind: "rejected",
-    reason: `${label}${reason}`,
-    ...(sysId !== null ? { externalId: sysId } : {}),
-    ...at,
-  });
+  const reject = (reason: string): RejectedRecord => rejection(`${label}${reason}`, sysId, cursor);
   if (item === null || typeof item !== "object" || Array.isArray(item)) {
-    return { kind: "rejected", reason: `record ${showValue(item)} is not an object`, ...at };
+    return rejection(`record ${showValue(item)} is not an object`, null, cursor);
   }
   if (updatedOn === null) {
     return reject(`sys_updated_on ${showValue(r.sys_updated_on)} is not a date-time (YYYY-MM-DD HH:mm:ss)`);
@@ -193,14 +171,14 @@ function readRecord(
   if (sysId === null) return reject(`sys_id ${showValue(r.sys_id)} is not a non-empty string`);
   if (r.resolved_at === undefined)
     return reject("resolved_at is missing from the record (does the table have it?)");
-  if (r.resolved_at === "" || r.resolved_at === null) return skip();
+  if (r.resolved_at === "" || r.resolved_at === null) {
+    unresolved();
+    return skip();
+  }
   const resolved = parseServiceNowDateTime(r.resolved_at);
   if (resolved === null)
     return reject(`resolved_at ${showValue(r.resolved_at)} is not a date-time (YYYY-MM-DD HH:mm:ss)`);
-  if (b.range) {
-    const { from, to } = b.range;
-    if ((from && resolved < from) || (to && resolved >= to)) return skip();
-  }
+  if (!inRange(b.range, resolved)) return skip();
   if (r.opened_at === undefined || r.opened_at === "" || r.opened_at === null) {
     return reject("opened_at is empty on a resolved record");
   }
@@ -215,19 +193,11 @@ function readRecord(
 async function* collect(ctx: CollectContext<ServiceNowIncidentsOptions>): AsyncGenerator<Out> {
   const o = ctx.options;
   const url = `${o.instanceUrl}/api/now/table/${o.table}`;
-  const auth: Auth = o.token !== undefined ? bearerAuth(o.token) : basicAuth(o.username!, o.password!);
+  const auth = authOf(o, CREDENTIALS);
   const upper = new Date(ctx.now.getTime() - SETTLE_MS);
-
-  let lower: Date | null;
-  if (ctx.range) {
-    lower = ctx.range.from ? new Date(ctx.range.from.getTime() - DAY_MS) : null;
-  } else if (ctx.cursor !== null) {
-    lower = toInstant(ctx.cursor);
-    if (lower === null)
-      throw new SourceError(`the committed cursor ${showValue(ctx.cursor)} is not an ISO-8601 instant`);
-  } else {
-    lower = o.since ?? new Date(ctx.now.getTime() - 365 * DAY_MS);
-  }
+  // A backfill asks a day wider than its range (resolved_at is checked exactly here).
+  const { from } = startBound(ctx);
+  const lower = ctx.range && from ? new Date(from.getTime() - DAY_MS) : from;
   const bounds: Bounds = { lower, upper, range: ctx.range };
 
   let offset = 0;
@@ -297,9 +267,7 @@ async function* collect(ctx: CollectContext<ServiceNowIncidentsOptions>): AsyncG
 
     const result = res.body?.result;
     if (!Array.isArray(result)) {
-      throw new SourceError(
-        `${where}: expected a JSON object with a "result" array, got ${showValue(res.body)}`,
-      );
+      throw new PageError(where, `expected a JSON object with a "result" array, got ${showValue(res.body)}`);
     }
     // The whole page is read before any of it is yielded: a page out of order yields nothing.
     const out: Out[] = [];
@@ -307,8 +275,9 @@ async function* collect(ctx: CollectContext<ServiceNowIncidentsOptions>): AsyncG
       const updatedOn = parseServiceNowDateTime((item as Record<string, unknown> | null)?.sys_updated_on);
       if (updatedOn !== null) {
         if (last !== null && updatedOn < last) {
-          throw new SourceError(
-            `${where}: records are not in ascending sys_updated_on order (record ${offset + i}: ` +
+          throw new PageError(
+            where,
+            `records are not in ascending sys_updated_on order (record ${offset + i}: ` +
               `${updatedOn.toISOString()} after ${last.toISOString()}); the cursor would skip records`,
           );
         }
@@ -322,7 +291,7 @@ async function* collect(ctx: CollectContext<ServiceNowIncidentsOptions>): AsyncG
         last = updatedOn;
       }
       const cursor = frozen ? frozen.cursor : updatedOn?.toISOString();
-      const rec = readRecord(item, updatedOn, cursor, bounds);
+      const rec = readRecord(item, updatedOn, cursor, bounds, () => ctx.skip());
       if (rec !== null) out.push(rec);
     }
     for (const rec of out) yield rec;

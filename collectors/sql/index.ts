@@ -1,14 +1,19 @@
 import pg from "pg";
-import { z } from "zod";
-import { SourceError } from "../../src/collect/http-client.js";
 import {
   type CollectContext,
+  createCursorHold,
   defineCollector,
   type ObservationRecord,
+  parseDateTime,
   type RejectedRecord,
-} from "../../src/collect/types.js";
-import { showValue, toExternalId, toFiniteNumber, toInstant } from "../../src/collect/values.js";
-import { parseDateTime } from "../../src/domain/rules.js";
+  readObservation,
+  rejection,
+  SourceError,
+  showValue,
+  toExternalId,
+  toInstant,
+  z,
+} from "../../src/collect/sdk/index.js";
 
 // A PostgreSQL query: one observation per row (columns observed_at, value, external_id[, weight]
 // [, dimensions]), read through a server-side cursor in a read-only transaction so memory stays flat.
@@ -72,46 +77,36 @@ async function cancelBackend(connectionString: string, pid: number): Promise<voi
 
 type RowRecord = ObservationRecord | RejectedRecord;
 
-function readRow(
-  row: Record<string, unknown>,
-  n: number,
-  hasWeight: boolean,
-  hasDims: boolean,
-): { record: RowRecord; at: Date | null } {
-  const externalId = toExternalId(row.external_id);
-  const reject = (reason: string, at: Date | null = null) => ({
-    record: {
-      kind: "rejected" as const,
-      reason: `row ${n}: ${reason}`,
-      ...(externalId !== null ? { externalId } : {}),
-    },
-    at,
-  });
+const COLUMN: Record<string, string> = { externalId: "external_id", observedAt: "observed_at" };
+
+function readRow(row: Record<string, unknown>, n: number): { record: RowRecord; at: Date | null } {
   const at = toInstant(row.observed_at);
-  if (row.observed_at === null || row.observed_at === undefined) return reject("observed_at is null");
-  if (at === null) return reject(`observed_at ${showValue(row.observed_at)} is not a date-time`);
-  if (externalId === null)
-    return reject(`external_id ${showValue(row.external_id)} is not a non-empty text or a number`, at);
-  const value = toFiniteNumber(row.value);
-  if (value === null) return reject(`value ${showValue(row.value)} is not a finite number`, at);
-  const record: ObservationRecord = { externalId, observedAt: at, value };
-  if (hasWeight && row.weight !== null && row.weight !== undefined) {
-    const weight = toFiniteNumber(row.weight);
-    if (weight === null) return reject(`weight ${showValue(row.weight)} is not a finite number`, at);
-    record.weight = weight;
+  const d = row.dimensions ?? {};
+  if (typeof d !== "object" || Array.isArray(d) || d instanceof Date) {
+    return {
+      record: rejection(
+        `row ${n}: dimensions ${showValue(d)} is not a JSON object`,
+        toExternalId(row.external_id),
+      ),
+      at,
+    };
   }
-  if (hasDims && row.dimensions !== null && row.dimensions !== undefined) {
-    const d = row.dimensions;
-    if (typeof d !== "object" || Array.isArray(d))
-      return reject(`dimensions ${showValue(d)} is not a JSON object`, at);
-    const dims: Record<string, string> = {};
-    for (const [k, v] of Object.entries(d as Record<string, unknown>)) {
-      if (v === null || v === undefined) continue;
-      if (typeof v === "object") return reject(`dimensions.${k} ${showValue(v)} is not a scalar`, at);
-      dims[k] = String(v);
-    }
-    if (Object.keys(dims).length > 0) record.dimensions = dims;
-  }
+  const record = readObservation(
+    {
+      externalId: row.external_id,
+      value: row.value,
+      observedAt: row.observed_at,
+      weight: row.weight,
+      dimensions: d as Record<string, unknown>,
+    },
+    {
+      source: () => "",
+      absent: (v) => (v === null || v === undefined ? "is null" : null),
+      prefix: `row ${n}: `,
+      name: (field) => COLUMN[field] ?? field,
+      idExpected: "a non-empty text or a number",
+    },
+  );
   return { record, at };
 }
 
@@ -140,12 +135,15 @@ async function* collect(ctx: CollectContext<SqlOptions>): AsyncGenerator<RowReco
   };
   ctx.signal.addEventListener("abort", onAbort, { once: true });
 
-  // One record is held back until the next row is seen: a record carries its cursor only when the next
-  // row's observed_at is later, so a committed cursor never splits rows sharing one observed_at (safe
-  // with `observed_at > $1` as well as `>=`).
-  let held: { record: RowRecord; at: Date | null } | null = null;
-  let last: { at: Date; row: number } | null = null;
+  // A record carries its cursor only when the next row's observed_at is later (createCursorHold), so a
+  // committed cursor never splits rows sharing one observed_at (safe with `> $1` as well as `>=`).
   let n = 0;
+  let previous = 0;
+  const hold = createCursorHold((at, before) => {
+    throw new SourceError(
+      `sql: rows are not in observed_at order: row ${n} (${at}) comes after row ${previous} (${before}); the query must end with ORDER BY observed_at`,
+    );
+  });
   try {
     ctx.signal.throwIfAborted();
     await client.connect();
@@ -155,8 +153,6 @@ async function* collect(ctx: CollectContext<SqlOptions>): AsyncGenerator<RowReco
     await client.query(`SET LOCAL statement_timeout = ${o.statementTimeoutMs}`);
     await client.query("SET LOCAL TimeZone = 'UTC'");
     await client.query(`DECLARE ${CURSOR_NAME} NO SCROLL CURSOR FOR ${o.query}`, usesCursor ? [param] : []);
-    let hasWeight = false;
-    let hasDims = false;
     for (let batch = 0; ; batch++) {
       ctx.signal.throwIfAborted();
       const res = await client.query<Record<string, unknown>>(
@@ -170,36 +166,20 @@ async function* collect(ctx: CollectContext<SqlOptions>): AsyncGenerator<RowReco
             `sql: the query returns no column ${missing.join(", no column ")} (it returns ${names.join(", ") || "no columns"})`,
           );
         }
-        hasWeight = names.includes("weight");
-        hasDims = names.includes("dimensions");
       }
       for (const row of res.rows) {
         n++;
-        const r = readRow(row, n, hasWeight, hasDims);
-        if (r.at !== null) {
-          if (last !== null && r.at.getTime() < last.at.getTime()) {
-            throw new SourceError(
-              `sql: rows are not in observed_at order: row ${n} (${r.at.toISOString()}) comes after row ${last.row} (${last.at.toISOString()}); the query must end with ORDER BY observed_at`,
-            );
-          }
-          last = { at: r.at, row: n };
-        }
-        if (held) {
-          if (held.at !== null && r.at !== null && held.at.getTime() < r.at.getTime()) {
-            held.record.cursor = held.at.toISOString();
-          }
-          yield held.record;
-        }
-        held = r;
+        const r = readRow(row, n);
+        const ready = hold.push(r.record, r.at?.toISOString());
+        if (r.at) previous = n;
+        if (ready) yield ready;
       }
       if (res.rows.length < o.batchSize) break;
     }
     await client.query("COMMIT");
-    if (held) {
-      // Every row has been read: the latest observed_at is a safe cursor, even on a row that has none.
-      if (last !== null) held.record.cursor = last.at.toISOString();
-      yield held.record;
-    }
+    // Every row has been read: the latest observed_at is a safe cursor, even on a row that has none.
+    const last = hold.finish(true);
+    if (last) yield last;
   } catch (e) {
     if (ctx.signal.aborted) throw ctx.signal.reason ?? e;
     throw e;

@@ -41,6 +41,11 @@ export interface FakeZendesk extends LocalServer {
   rateLimitAt: Set<number>;
   /** Replaces the answer to one request (by 1-based export request number), for garbage and oddities. */
   override: Map<number, (res: http.ServerResponse, origin: string) => void>;
+  /**
+   * Calls per page (default 1000, the documented maximum). Smaller ends every page early with more to
+   * come, as servers have been seen doing (100 per page).
+   */
+  pageSize: number;
   /** Export requests received (including refused ones). */
   exportRequests(): number;
 }
@@ -50,11 +55,13 @@ const epoch = (iso: string) => Math.floor(Date.parse(iso) / 1000);
 export async function startFakeZendesk(
   credentials: { email: string; apiToken: string },
   calls: FakeCall[] = [],
+  opts: { pageSize?: number } = {},
 ): Promise<FakeZendesk> {
   const expected = `Basic ${Buffer.from(`${credentials.email}/token:${credentials.apiToken}`).toString("base64")}`;
   let n = 0;
   const state = {
     calls,
+    pageSize: opts.pageSize ?? FAKE_PAGE_LIMIT,
     times: [] as number[],
     startTimes: [] as number[],
     rateLimitAt: new Set<number>(),
@@ -95,11 +102,11 @@ export async function startFakeZendesk(
     }
     const startTime = Number(raw);
     self.startTimes.push(startTime);
-    // Updated at or after start_time, oldest update first (ties by id), at most 1000.
+    // Updated at or after start_time, oldest update first (ties by id), at most pageSize.
     const page = self.calls
       .filter((c) => epoch(c.updated_at) >= startTime)
       .sort((a, b) => epoch(a.updated_at) - epoch(b.updated_at) || String(a.id).localeCompare(String(b.id)))
-      .slice(0, FAKE_PAGE_LIMIT);
+      .slice(0, self.pageSize);
     const endTime = page.length ? epoch(page.at(-1)!.updated_at) : startTime;
     sendJson(res, {
       calls: page,

@@ -1,15 +1,15 @@
 import DataLoader from "dataloader";
 import type { DataSource } from "typeorm";
 import { OPEN_PRINCIPAL, type Principal } from "../auth/principal.js";
+import type { CollectorDirectory } from "../collect/collector-directory.js";
 import type { CostRow } from "../db/entities/cost.js";
 import type { StageChangeRow } from "../db/entities/stage-change.js";
 import type { AlertService } from "../governance/alerts/service.js";
 import type { FiguresResult, KpiEngine } from "../kpi/engine.js";
+import type { Events } from "../live/events.js";
 import { costsOfProjects } from "../store/costs.js";
 import { type KpiWithMetric, kpisOfProjects } from "../store/kpis.js";
 import { stageHistories } from "../store/projects.js";
-import type { CollectorDirectory } from "./collector-directory.js";
-import type { Events } from "./events.js";
 
 /** What resolvers may use; one instance per process. */
 export interface AppServices {

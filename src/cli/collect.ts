@@ -9,13 +9,16 @@ import { applyConfig } from "../config/apply.js";
 import { readEnv } from "../config/env.js";
 import { ConfigError, loadConfigFile, resolveConfigPath } from "../config/file.js";
 import { openDatabase } from "../db/database.js";
+import { runningEmbedded } from "../db/embedded-attach.js";
 import { parseDateTime } from "../domain/rules.js";
 import { KpiEngine } from "../kpi/engine.js";
 import { LiveHub } from "../live/hub.js";
 import { createLogger } from "../log.js";
 
 // `npm run collect -- <instance> [--from <date-time>] [--to <date-time>]`: one run now, or a backfill of
-// a range (which leaves the instance's cursor alone). Exit 0 when the run succeeded.
+// a range (which leaves the instance's cursor alone). Exit 0 when the run succeeded. Next to a running
+// `npm start` on the embedded database it uses that server's database (the run claim keeps the two
+// processes from overlapping); it never collects the bundled demo.
 
 const USAGE = "usage: npm run collect -- <instance> [--from <date-time>] [--to <date-time>]";
 
@@ -45,11 +48,28 @@ const to = date("to", values.to);
 if (from && to && from >= to) fail("--from must be before --to");
 
 const log = createLogger({ cli: "collect" });
-const env = readEnv();
-const { file } = resolveConfigPath(env.configPath);
+let env = readEnv();
+const { file, demo } = resolveConfigPath(env.configPath);
+if (demo) {
+  fail(
+    `no configuration found: set UPLIFT_CONFIG to your configuration file (e.g. UPLIFT_CONFIG=./uplift.yaml npm run collect -- ${positionals[0]}), ` +
+      `or run from the folder that holds uplift.yaml (looked in ${process.cwd()}). The bundled demo is not collected from the command line.`,
+  );
+}
+if (!env.databaseUrl) {
+  const running = runningEmbedded(env.dataDir);
+  if (running) {
+    log.info("using the embedded database of the running Uplift server", { postgresPid: running.pid });
+    env = { ...env, databaseUrl: running.url, poolSize: 2 };
+  }
+}
 let db: Awaited<ReturnType<typeof openDatabase>> | null = null;
 try {
   const config = loadConfigFile(file);
+  if (!config.collectors.some((c) => c.name === positionals[0])) {
+    const names = config.collectors.map((c) => c.name).join(", ") || "none";
+    fail(`no collector instance named "${positionals[0]}" in ${file} (it has: ${names})`);
+  }
   db = await openDatabase(env, log);
   await applyConfig(db.ds, config, file);
   const instances = await resolveInstances(db.ds, config, registry, file);
@@ -67,7 +87,7 @@ try {
     const secs = Math.max(0.001, p.elapsedMs / 1000);
     const rate = p.records / secs;
     const eta = p.total && rate > 0 ? ` ETA ${Math.max(0, Math.round((p.total - p.records) / rate))} s` : "";
-    const line = `${p.records} records (${Math.round(rate)}/s), ${p.observations} stored, ${p.rejected} rejected${p.total ? ` of ${p.total}` : ""}${eta}`;
+    const line = `${p.records} records (${Math.round(rate)}/s), ${p.observations} stored, ${p.rejected} rejected, ${p.skipped} skipped${p.total ? ` of ${p.total}` : ""}${eta}`;
     if (tty) process.stderr.write(`\r${line}\x1b[K`);
   };
   const { done } = await service.startManual(positionals[0], {
@@ -77,7 +97,7 @@ try {
   const run = await done;
   if (tty) process.stderr.write("\n");
   process.stdout.write(
-    `${run.instance}: ${run.status} in ${((Date.now() - started) / 1000).toFixed(1)} s — ${run.observations} observations, ${run.rejected} rejected${run.error ? ` — ${run.error}` : ""}\n`,
+    `${run.instance}: ${run.status} in ${((Date.now() - started) / 1000).toFixed(1)} s — ${run.observations} observations, ${run.rejected} rejected, ${run.skipped} skipped${run.error ? ` — ${run.error}` : ""}\n`,
   );
   await service.stop();
   await db.close();
@@ -85,5 +105,6 @@ try {
 } catch (e) {
   await db?.close();
   if (e instanceof ConfigError || (e as { code?: string }).code) fail((e as Error).message);
+  if (e instanceof Error && e.name === "EmbeddedPostgresError") fail(e.message);
   throw e;
 }

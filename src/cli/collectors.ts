@@ -1,6 +1,5 @@
 import "reflect-metadata";
 import { registry } from "../../collectors/index.js";
-import { cronTask, nextOccurrence } from "../collect/cron-time.js";
 import { resolveInstances } from "../collect/instances.js";
 import { lastRuns, ownerId } from "../collect/runs.js";
 import { CollectorService } from "../collect/service.js";
@@ -8,6 +7,7 @@ import { applyConfig } from "../config/apply.js";
 import { readEnv } from "../config/env.js";
 import { loadConfigFile, resolveConfigPath } from "../config/file.js";
 import { openDatabase } from "../db/database.js";
+import { nextOccurrence } from "../domain/cron-time.js";
 import { KpiEngine } from "../kpi/engine.js";
 import { LiveHub } from "../live/hub.js";
 import { createLogger } from "../log.js";
@@ -32,9 +32,7 @@ try {
   const now = new Date();
   const rows = instances.map((i) => {
     const r = last.get(i.name);
-    const next = i.config.enabled
-      ? nextOccurrence(cronTask(i.config.schedule), now).toISOString()
-      : "disabled";
+    const next = i.config.enabled ? nextOccurrence(i.config.schedule, now).toISOString() : "disabled";
     return [
       i.name,
       i.config.type,

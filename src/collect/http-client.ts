@@ -133,7 +133,7 @@ function authorization(auth: Auth): string {
 }
 
 /** The URL as it may appear in messages: no user info, secret-looking query values masked. */
-function safeUrl(url: URL): string {
+export function safeUrl(url: URL | string): string {
   const u = new URL(url);
   u.username = "";
   u.password = "";
@@ -206,7 +206,7 @@ function networkFailure(err: unknown, where: string): Failure {
 }
 
 /** Waits ms, or rejects with the signal's reason as soon as it aborts. */
-function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
     const onAbort = () => {

@@ -1,34 +1,27 @@
 import os from "node:os";
 import type { DataSource, EntityManager } from "typeorm";
-import type { CollectorRunType, RunStatus } from "../api/types/collector.js";
 import { returnedRows } from "../db/returning.js";
+import type { CollectorRun, RunStatus } from "../domain/collector-run.js";
 import { ConflictError } from "../errors.js";
+import { upsertObservations } from "../store/observations.js";
+import type { PendingBatch } from "./batch.js";
 
 // The collector_run rows: claims, leases and their answers for the API.
 
-export interface RunRow {
-  id: string;
-  instance: string;
-  scheduledFor: Date | null;
-  status: RunStatus;
-  startedAt: Date;
-  finishedAt: Date | null;
-  observations: number;
-  rejected: number;
-  error: string | null;
-}
+/** A collector_run row: the run as the API shows it, named by its instance. */
+export type RunRow = Omit<CollectorRun, "collector"> & { instance: string };
 
 type Db = DataSource | EntityManager;
 
 const COLUMNS = `id::text AS id, instance, scheduled_for AS "scheduledFor", status, started_at AS "startedAt",
-  finished_at AS "finishedAt", observations, rejected, error`;
+  finished_at AS "finishedAt", observations, rejected, skipped, error`;
 
 /** This process, as written into the runs it owns: `host:pid:token`. */
 export function ownerId(): string {
   return `${os.hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 10)}`;
 }
 
-export function toApi(r: RunRow): CollectorRunType {
+export function toApi(r: RunRow): CollectorRun {
   return { ...r, collector: r.instance };
 }
 
@@ -174,6 +167,46 @@ export async function lastActivity(db: Db, instance: string): Promise<Date | nul
     [instance],
   );
   return row?.at ?? null;
+}
+
+/** The run's claim was taken over by another process (its lease ran out): it must stop writing. */
+export class ClaimLost extends Error {
+  constructor() {
+    super("the run's claim was taken over by another process (its lease ran out)");
+  }
+}
+
+/**
+ * Commits one batch of a run in one transaction: its observations, the run's counters and rejection
+ * sample, and the cursor that covers the batch (none in a backfill). Throws ClaimLost, rolling back,
+ * when the run is no longer ours, so a closed run never writes.
+ */
+export async function commitBatch(
+  ds: DataSource,
+  run: { id: string; instance: string; owner: string },
+  b: PendingBatch,
+): Promise<number> {
+  return ds.transaction(async (m) => {
+    const written = await upsertObservations(m, b.rows, run.id);
+    const stored = written.inserted + written.updated;
+    const owned = returnedRows(
+      await m.query(
+        `UPDATE collector_run SET observations = observations + $3, rejected = rejected + $4,
+         skipped = skipped + $5, log = $6::jsonb, heartbeat_at = now()
+       WHERE id = $1 AND owner = $2 AND status = 'RUNNING' RETURNING id`,
+        [run.id, run.owner, stored, b.rejected, b.skipped, JSON.stringify(b.sample)],
+      ),
+    );
+    if (!owned.length) throw new ClaimLost();
+    if (b.cursor !== null) {
+      await m.query(
+        `INSERT INTO collector_cursor (instance, cursor, run_id, updated_at) VALUES ($1, $2, $3, now())
+         ON CONFLICT (instance) DO UPDATE SET cursor = EXCLUDED.cursor, run_id = EXCLUDED.run_id, updated_at = now()`,
+        [run.instance, b.cursor, run.id],
+      );
+    }
+    return stored;
+  });
 }
 
 export async function readCursor(db: Db, instance: string): Promise<string | null> {

@@ -1,9 +1,10 @@
-import type { ScheduledTask } from "node-cron";
-import cron from "node-cron";
-import type { CollectorDirectory } from "../api/collector-directory.js";
-import type { CollectorRunType, CollectorType } from "../api/types/collector.js";
+import type {
+  CollectorRun as CollectorRunType,
+  CollectorSummary as CollectorType,
+} from "../domain/collector-run.js";
+import { latestMissed, nextOccurrence } from "../domain/cron-time.js";
 import { NotFoundError } from "../errors.js";
-import { CRON_TIMEZONE, cronTask, latestMissed, nextOccurrence } from "./cron-time.js";
+import type { CollectorDirectory } from "./collector-directory.js";
 import type { Instance } from "./instances.js";
 import { executeRun, type RunnerDeps, type RunOptions } from "./runner.js";
 import {
@@ -35,12 +36,10 @@ export interface CollectorServiceOptions {
  */
 export class CollectorService implements CollectorDirectory {
   private readonly byName: Map<string, Instance>;
-  private readonly tasks = new Map<string, ScheduledTask>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly active = new Set<Promise<RunRow>>();
   private readonly shutdown = new AbortController();
   private reaper: NodeJS.Timeout | null = null;
-  /** Idle node-cron tasks per expression, for next-run times (created once: node-cron keeps a registry). */
-  private readonly probes = new Map<string, ScheduledTask>();
   private scheduling = false;
 
   constructor(
@@ -70,19 +69,9 @@ export class CollectorService implements CollectorDirectory {
           metricKey: i.config.metric,
           enabled: i.config.enabled,
           lastRun: run ? toApi(run) : null,
-          nextRunAt:
-            this.scheduling && i.config.enabled ? nextOccurrence(this.probe(i.config.schedule), now) : null,
+          nextRunAt: this.scheduling && i.config.enabled ? nextOccurrence(i.config.schedule, now) : null,
         };
       });
-  }
-
-  private probe(expression: string): ScheduledTask {
-    let t = this.probes.get(expression);
-    if (!t) {
-      t = cronTask(expression);
-      this.probes.set(expression, t);
-    }
-    return t;
   }
 
   async runs(collector: string | null, limit: number): Promise<CollectorRunType[]> {
@@ -161,19 +150,9 @@ export class CollectorService implements CollectorDirectory {
     this.reaper.unref();
     const now = this.opts.now?.() ?? new Date();
     for (const inst of this.instances.filter((i) => i.config.enabled)) {
-      const task = cron.createTask(
-        inst.config.schedule,
-        (ctx) => {
-          this.onScheduledTime(inst, ctx.date).catch((e) =>
-            log.error("scheduling failed", { collector: inst.name, error: e }),
-          );
-        },
-        { name: `collector:${inst.name}`, timezone: CRON_TIMEZONE },
-      );
-      this.tasks.set(inst.name, task);
-      await task.start();
+      this.arm(inst, now);
       const last = await lastActivity(ds, inst.name);
-      const missed = last ? latestMissed(task, last, now) : null;
+      const missed = last ? latestMissed(inst.config.schedule, last, now) : null;
       if (missed) {
         log.info("collector overdue since the last start: running it once", { collector: inst.name, missed });
         await this.onScheduledTime(inst, missed);
@@ -181,13 +160,33 @@ export class CollectorService implements CollectorDirectory {
     }
   }
 
+  /** Sets a timer for the instance's next scheduled time after `after`; it handles that time and re-arms. */
+  private arm(inst: Instance, after: Date): void {
+    if (!this.scheduling) return;
+    const when = nextOccurrence(inst.config.schedule, after);
+    // setTimeout holds at most 2^31-1 ms (24.8 days), and may fire a millisecond early: check, re-arm.
+    const wait = () => Math.min(when.getTime() - Date.now(), 2 ** 31 - 1);
+    const fire = () => {
+      if (!this.scheduling) return;
+      if (Date.now() < when.getTime()) {
+        this.timers.set(inst.name, setTimeout(fire, Math.max(1, wait())).unref());
+        return;
+      }
+      // After a stall (a suspended machine), the next time is after now: missed times are not replayed.
+      this.arm(inst, new Date(Math.max(when.getTime(), Date.now())));
+      this.onScheduledTime(inst, when).catch((e) =>
+        this.deps.log.error("scheduling failed", { collector: inst.name, error: e }),
+      );
+    };
+    this.timers.set(inst.name, setTimeout(fire, Math.max(0, wait())).unref());
+  }
+
   /** Stops scheduling and cancels running runs (they end FAILED, keeping what they committed). */
   async stop(): Promise<void> {
     this.scheduling = false;
     if (this.reaper) clearInterval(this.reaper);
-    for (const t of [...this.tasks.values(), ...this.probes.values()]) await t.destroy();
-    this.tasks.clear();
-    this.probes.clear();
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
     this.shutdown.abort();
     await Promise.allSettled([...this.active]);
   }

@@ -53,6 +53,11 @@ export interface CollectContext<Options> {
   now: Date;
   /** Tell the runner how many source records to expect, when the source says (for progress and ETA). */
   reportTotal(total: number): void;
+  /**
+   * Count source records that give no figure by definition (an unresolved incident, an unmerged pull
+   * request): the run's `skipped`. Records outside a backfill's range are not counted.
+   */
+  skip(count?: number): void;
 }
 
 export interface Collector<Options = unknown> {

@@ -6,7 +6,7 @@ import { type AuditSource, recordAudit } from "../store/audit.js";
 import { upsertCostByLabel } from "../store/costs.js";
 import { trackKpi } from "../store/kpis.js";
 import { defineMetric } from "../store/metrics.js";
-import { findProject, projectSnapshot } from "../store/projects.js";
+import { declareProject, findProject, projectSnapshot } from "../store/projects.js";
 import { ConfigError, type UpliftConfig } from "./file.js";
 
 /** The audit log's name for what the configuration file changed at start-up. */
@@ -48,54 +48,13 @@ export async function applyConfig(ds: DataSource, cfg: UpliftConfig, file: strin
       for (const [i, p] of cfg.projects.entries()) {
         const old: ProjectRow | null = await findProject(m, p.slug);
         const history = p.history ?? [{ stage: p.stage ?? "PILOT", at: p.stageSince ?? new Date() }];
-        const stage = history[history.length - 1].stage;
-        const wentLive = history.find((h) => h.stage === "PRODUCTION")?.at ?? null;
-        const goLiveAt = p.goLiveAt ?? wentLive;
-        const created: { id: string }[] = await m.query(
-          `INSERT INTO project (slug, name, description, owner, stage, go_live_at) VALUES ($1, $2, $3, $4, $5, $6)
-           ON CONFLICT (slug) DO NOTHING RETURNING id`,
-          [p.slug, p.name, p.description ?? null, p.owner ?? null, stage, goLiveAt],
-        );
-        if (created.length) {
-          for (const h of history) {
-            await m.query(`INSERT INTO stage_change (project_id, stage, at) VALUES ($1, $2, $3)`, [
-              created[0].id,
-              h.stage,
-              h.at,
-            ]);
-          }
-          const row = (await findProject(m, p.slug))!;
-          await recordAudit(m, CONFIG_AUDIT, {
-            projectSlug: p.slug,
-            before: null,
-            after: { ...projectSnapshot(row), history },
-          });
-        } else {
-          await m.query(
-            `UPDATE project SET name = $2,
-               description = CASE WHEN $3::boolean THEN $4 ELSE description END,
-               owner = CASE WHEN $5::boolean THEN $6 ELSE owner END,
-               go_live_at = CASE WHEN $7::boolean THEN $8::timestamptz ELSE go_live_at END,
-               updated_at = CASE WHEN go_live_at IS DISTINCT FROM $8::timestamptz AND $7::boolean THEN now() ELSE updated_at END
-             WHERE slug = $1`,
-            [
-              p.slug,
-              p.name,
-              p.description !== undefined,
-              p.description ?? null,
-              p.owner !== undefined,
-              p.owner ?? null,
-              p.goLiveAt !== undefined,
-              p.goLiveAt ?? null,
-            ],
-          );
-          const row = (await findProject(m, p.slug))!;
-          await recordAudit(m, CONFIG_AUDIT, {
-            projectSlug: p.slug,
-            before: old ? projectSnapshot(old) : null,
-            after: projectSnapshot(row),
-          });
-        }
+        await declareProject(m, { ...p, history });
+        const row = (await findProject(m, p.slug))!;
+        await recordAudit(m, CONFIG_AUDIT, {
+          projectSlug: p.slug,
+          before: old ? projectSnapshot(old) : null,
+          after: old ? projectSnapshot(row) : { ...projectSnapshot(row), history },
+        });
         for (const [j, k] of p.kpis.entries()) {
           await trackKpi(
             m,

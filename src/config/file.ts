@@ -1,8 +1,8 @@
 import fs from "node:fs";
 import path from "node:path";
-import cron from "node-cron";
 import YAML from "yaml";
 import { z } from "zod";
+import { cronProblem } from "../domain/cron-time.js";
 import { METRIC_KEY_PATTERN, parseDateTime, SLUG_PATTERN } from "../domain/rules.js";
 import { DEMO_CONFIG_FILE } from "../paths.js";
 
@@ -81,7 +81,10 @@ const projectSchema = z.strictObject({
 const collectorSchema = z.strictObject({
   name: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,127}$/, "must be letters, digits, . _ - (≤ 128)"),
   type: text(100),
-  schedule: z.string().refine((s) => cron.validate(s), "invalid cron expression"),
+  schedule: z.string().superRefine((s, ctx) => {
+    const problem = cronProblem(s);
+    if (problem) ctx.addIssue({ code: "custom", message: `invalid cron expression: ${problem}` });
+  }),
   project: z.string().regex(SLUG_PATTERN, "must be a project slug"),
   metric: z.string().regex(METRIC_KEY_PATTERN, "must be a metric key"),
   enabled: z.boolean().default(true),

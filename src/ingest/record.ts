@@ -1,10 +1,10 @@
 import { parseDateTime } from "../domain/rules.js";
 import type { InputProblem } from "../errors.js";
-import { checkObservationFields, type ObservationInput } from "../store/observations.js";
+import { type ObservationInput, observationProblems } from "../store/observations.js";
 
 // One bulk line (an NDJSON object or a CSV row) → an observation's fields, with every problem named by
 // field. The rules are recordObservations' own (checkObservationFields); this adds only what the
-// GraphQL layer would otherwise check: types, unknown fields, and text PostgreSQL cannot store.
+// GraphQL layer would otherwise check: types and unknown fields.
 
 export type RawFields = Omit<ObservationInput, "observedAt"> & { observedAt: Date };
 
@@ -17,8 +17,6 @@ const KNOWN = new Set([
   "externalId",
   "dimensions",
 ]);
-
-const hasNul = (s: string) => s.includes("\u0000");
 
 /** Validates a parsed NDJSON value; returns the fields or pushes problems. */
 export function fromJson(v: unknown, problems: InputProblem[], now: number): RawFields | null {
@@ -151,7 +149,7 @@ export function fromCsv(
   return out;
 }
 
-/** The shared rules, plus NUL characters, which PostgreSQL's text and jsonb cannot hold. */
+/** The store's one validator (recordObservations and the collector runner use it too). */
 function finish(
   f: RawFields,
   problems: InputProblem[],
@@ -159,15 +157,7 @@ function finish(
   before: number,
   dated: boolean,
 ): RawFields | null {
-  const own: InputProblem[] = [];
-  checkObservationFields(f, "", own, undefined, now);
-  // A missing or unreadable observedAt is already reported above.
-  problems.push(...own.filter((p) => dated || p.field !== "observedAt"));
-  if (f.externalId && hasNul(f.externalId))
-    problems.push({ field: "externalId", message: "must not contain NUL (U+0000) characters" });
-  if (f.dimensions && typeof f.dimensions === "object")
-    for (const [k, v] of Object.entries(f.dimensions))
-      if (hasNul(k) || (typeof v === "string" && hasNul(v)))
-        problems.push({ field: `dimensions.${k}`, message: "must not contain NUL (U+0000) characters" });
+  // A missing or unreadable observedAt is already reported by the caller.
+  problems.push(...observationProblems(f, now).filter((p) => dated || p.field !== "observedAt"));
   return problems.length > before ? null : f;
 }

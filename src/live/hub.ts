@@ -1,9 +1,15 @@
 import type { DataSource } from "typeorm";
-import type { ChangeScope, Events, KpiEvent, KpiFilter, RunFilter } from "../api/events.js";
-import type { CollectorRunType } from "../api/types/collector.js";
+import type { CollectorRun as CollectorRunType } from "../domain/collector-run.js";
 import type { KpiEngine } from "../kpi/engine.js";
 import type { Logger } from "../log.js";
-import { ALERTS_CHANNEL, CHANGES_CHANNEL, decodeScope, notifyChanges, RUNS_CHANNEL } from "./channel.js";
+import {
+  ALERTS_CHANNEL,
+  CHANGES_CHANNEL,
+  decodeScope,
+  notifyChanges,
+  RUNS_CHANNEL,
+} from "../store/changes.js";
+import type { ChangeScope, Events, KpiEvent, KpiFilter, RunFilter } from "./events.js";
 import { PgListener } from "./listener.js";
 import { Mailbox } from "./mailbox.js";
 

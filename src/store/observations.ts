@@ -10,7 +10,7 @@ import {
   MAX_WEIGHT,
 } from "../domain/rules.js";
 import { BadInputError, type InputProblem } from "../errors.js";
-import { notifyChanges, type Queryable } from "../live/channel.js";
+import { notifyChanges, type Queryable } from "./changes.js";
 
 export interface ObservationInput {
   projectSlug: string;
@@ -40,16 +40,25 @@ export interface RecordResult {
   touched: { projectId: string; metricId: string }[];
 }
 
-/** Checks one observation's own fields (not its references); pushes problems named `${field}.x` (or `x`). */
-export function checkObservationFields(
+export interface FieldProblem {
+  /** Relative to the observation: `value`, `dimensions.team`. */
+  field: string;
+  message: string;
+}
+
+const NUL = "\u0000";
+const NO_NUL = "must not contain NUL characters (U+0000): PostgreSQL text cannot hold them";
+
+/**
+ * The problems of one observation's own fields (not its references), by the rules of what the store can
+ * hold: the one validator of the API's input and of the collector runner's records.
+ */
+export function observationProblems(
   o: Omit<ObservationInput, "projectSlug" | "metricKey">,
-  field: string,
-  problems: InputProblem[],
-  index?: number,
   now = Date.now(),
-) {
-  const add = (f: string, message: string) =>
-    problems.push({ field: field ? `${field}.${f}` : f, message, ...(index === undefined ? {} : { index }) });
+): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  const add = (field: string, message: string) => problems.push({ field, message });
   if (!(o.observedAt instanceof Date) || Number.isNaN(o.observedAt.getTime()))
     add("observedAt", "must be a date-time");
   else if (o.observedAt.getTime() > now + FUTURE_TOLERANCE_MS)
@@ -67,9 +76,11 @@ export function checkObservationFields(
     }
   }
   if (o.externalId !== null && o.externalId !== undefined) {
-    if (o.externalId.length === 0) add("externalId", "must not be empty (omit it instead)");
+    if (typeof o.externalId !== "string") add("externalId", "must be a string");
+    else if (o.externalId.length === 0) add("externalId", "must not be empty (omit it instead)");
     else if (o.externalId.length > MAX_EXTERNAL_ID)
       add("externalId", `must be at most ${MAX_EXTERNAL_ID} characters`);
+    else if (o.externalId.includes(NUL)) add("externalId", NO_NUL);
   }
   const d = o.dimensions;
   if (d !== null && d !== undefined) {
@@ -81,12 +92,31 @@ export function checkObservationFields(
       for (const [k, v] of entries) {
         if (k.length === 0 || k.length > MAX_DIMENSION_KEY)
           add(`dimensions.${k}`, `keys must be 1 to ${MAX_DIMENSION_KEY} characters`);
+        else if (k.includes(NUL)) add("dimensions", `keys ${NO_NUL}`);
         else if (typeof v !== "string") add(`dimensions.${k}`, "must be a string");
         else if (v.length > MAX_DIMENSION_VALUE)
           add(`dimensions.${k}`, `must be at most ${MAX_DIMENSION_VALUE} characters`);
+        else if (v.includes(NUL)) add(`dimensions.${k}`, NO_NUL);
       }
     }
   }
+  return problems;
+}
+
+/** Checks one observation's own fields; pushes problems named `${field}.x` (the API's input paths). */
+export function checkObservationFields(
+  o: Omit<ObservationInput, "projectSlug" | "metricKey">,
+  field: string,
+  problems: InputProblem[],
+  index?: number,
+  now = Date.now(),
+) {
+  for (const p of observationProblems(o, now))
+    problems.push({
+      field: `${field}.${p.field}`,
+      message: p.message,
+      ...(index === undefined ? {} : { index }),
+    });
 }
 
 /** Resolves slugs and keys with one query each; unknown ones become problems naming the index. */

@@ -213,3 +213,56 @@ export async function stageHistories(
   for (const r of rows) out.get(String(r.projectId))?.push(r);
   return out;
 }
+
+export interface DeclaredProject {
+  slug: string;
+  name: string;
+  /** undefined: not declared (the stored value is kept); null: cleared. */
+  description?: string | null;
+  owner?: string | null;
+  goLiveAt?: Date | null;
+  /** Applied only when the project is created: later stage changes go through setProjectStage. */
+  history: { stage: ProjectStage; at: Date }[];
+}
+
+/**
+ * A project as a configuration file declares it, in the caller's transaction: created with its stage
+ * history, or updated in the fields the declaration gives (its history is then left alone).
+ */
+export async function declareProject(m: EntityManager, p: DeclaredProject): Promise<void> {
+  const stage = p.history[p.history.length - 1]!.stage;
+  const wentLive = p.history.find((h) => h.stage === "PRODUCTION")?.at ?? null;
+  const created: { id: string }[] = await m.query(
+    `INSERT INTO project (slug, name, description, owner, stage, go_live_at) VALUES ($1, $2, $3, $4, $5, $6)
+     ON CONFLICT (slug) DO NOTHING RETURNING id`,
+    [p.slug, p.name, p.description ?? null, p.owner ?? null, stage, p.goLiveAt ?? wentLive],
+  );
+  if (created.length) {
+    for (const h of p.history) {
+      await m.query(`INSERT INTO stage_change (project_id, stage, at) VALUES ($1, $2, $3)`, [
+        created[0]!.id,
+        h.stage,
+        h.at,
+      ]);
+    }
+    return;
+  }
+  await m.query(
+    `UPDATE project SET name = $2,
+       description = CASE WHEN $3::boolean THEN $4 ELSE description END,
+       owner = CASE WHEN $5::boolean THEN $6 ELSE owner END,
+       go_live_at = CASE WHEN $7::boolean THEN $8::timestamptz ELSE go_live_at END,
+       updated_at = CASE WHEN go_live_at IS DISTINCT FROM $8::timestamptz AND $7::boolean THEN now() ELSE updated_at END
+     WHERE slug = $1`,
+    [
+      p.slug,
+      p.name,
+      p.description !== undefined,
+      p.description ?? null,
+      p.owner !== undefined,
+      p.owner ?? null,
+      p.goLiveAt !== undefined,
+      p.goLiveAt ?? null,
+    ],
+  );
+}

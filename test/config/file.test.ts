@@ -57,7 +57,7 @@ collectors:
         expect.stringMatching(/^metrics\[0\]\.key: /),
         expect.stringMatching(/^metrics\[0\]\.direction: /),
         expect.stringMatching(/^projects\[0\]\.goLiveAt: expected an ISO-8601 date-time with an offset/),
-        "collectors[1].schedule: invalid cron expression",
+        expect.stringMatching(/^collectors\[1\]\.schedule: invalid cron expression: /),
         expect.stringMatching(/^collectors\[2\]: .*colour/),
       ]),
     );

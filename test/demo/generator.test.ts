@@ -6,7 +6,7 @@ import {
   demoSeriesOptionsSchema,
   generateDemoSeries,
   validateDemoSeriesOptions,
-} from "../../src/demo/generator.js";
+} from "../../collectors/demo/generator.js";
 
 const DAY = 86_400_000;
 const d = (iso: string) => new Date(iso);

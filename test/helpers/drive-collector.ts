@@ -33,6 +33,7 @@ export function contextFor<O>(
     log,
     now: opts.now ?? new Date(),
     reportTotal() {},
+    skip() {},
   };
 }
 

@@ -1,12 +1,12 @@
 import { Arg, Ctx, FieldResolver, Float, Mutation, Resolver, Root, Subscription } from "type-graphql";
 import { BadInputError } from "../../errors.js";
 import type { Bucket } from "../../kpi/series.js";
+import type { KpiEvent } from "../../live/events.js";
 import { trackKpi } from "../../store/kpis.js";
 import { requireMetric } from "../../store/metrics.js";
 import { auditBy } from "../audit.js";
 import type { Context } from "../context.js";
 import { BucketEnum } from "../enums.js";
-import type { KpiEvent } from "../events.js";
 import { TrackKpiInput } from "../inputs/kpi.js";
 import { DateTimeScalar } from "../scalars.js";
 import {

@@ -1,11 +1,12 @@
 import { Field, ID, Int, ObjectType } from "type-graphql";
+import type { CollectorRun, CollectorSummary } from "../../domain/collector-run.js";
 import { RunStatusEnum } from "../enums.js";
 import { DateTimeScalar } from "../scalars.js";
 
 export type RunStatus = keyof typeof RunStatusEnum;
 
 @ObjectType("CollectorRun")
-export class CollectorRunType {
+export class CollectorRunType implements CollectorRun {
   @Field(() => ID)
   id!: string;
 
@@ -30,12 +31,18 @@ export class CollectorRunType {
   @Field(() => Int, { description: "Source records the run could not turn into observations." })
   rejected!: number;
 
+  @Field(() => Int, {
+    description:
+      "Source records that give no figure by definition (an unresolved incident, an unmerged pull request).",
+  })
+  skipped!: number;
+
   @Field(() => String, { nullable: true })
   error!: string | null;
 }
 
 @ObjectType("Collector")
-export class CollectorType {
+export class CollectorType implements CollectorSummary {
   @Field(() => String, { description: "The instance name from the configuration file." })
   name!: string;
 

@@ -17,7 +17,7 @@ export interface AlertEvent {
   attempts: number;
 }
 
-export { ALERTS_CHANNEL } from "../../live/channel.js";
+export { ALERTS_CHANNEL } from "../../store/changes.js";
 
 export const EVENT_COLUMNS = `id::text AS id, rule_name AS rule, kind, project_slug AS "projectSlug",
   metric_key AS "metricKey", collector, fired_at AS "firedAt", message, delivery, attempts`;

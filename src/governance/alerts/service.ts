@@ -1,9 +1,9 @@
 import type { DataSource } from "typeorm";
 import type { KpiEngine } from "../../kpi/engine.js";
-import { CHANGES_CHANNEL, decodeScope, RUNS_CHANNEL } from "../../live/channel.js";
 import { Mailbox } from "../../live/mailbox.js";
 import type { Logger } from "../../log.js";
 import { listAlerts } from "../../store/alerts.js";
+import { CHANGES_CHANNEL, decodeScope, RUNS_CHANNEL } from "../../store/changes.js";
 import { evaluateCollectorRules, evaluateKpiRules, kpiTargets, type Verdict } from "./conditions.js";
 import { type DeliveryOptions, WebhookDelivery } from "./delivery.js";
 import { ALERTS_CHANNEL, type AlertEvent, EVENT_COLUMNS, reviveEvent } from "./events.js";

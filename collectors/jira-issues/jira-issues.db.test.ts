@@ -267,7 +267,9 @@ describe("jira-issues options", () => {
     expect(issues({ ...base, token: "oauth" })).toEqual([
       "token: give either email and apiToken (Basic) or token (Bearer), not both",
     ]);
-    expect(issues(none)).toEqual(["apiToken: give email and apiToken (Basic) or token (Bearer)"]);
+    expect(issues(none)).toEqual([
+      ": credentials are required: email and apiToken (Basic) or token (Bearer)",
+    ]);
     expect(issues({ ...none, email: EMAIL })).toEqual(["apiToken: is required with email"]);
     expect(issues({ ...none, apiToken: API_TOKEN })).toEqual(["email: is required with apiToken"]);
   });
@@ -556,9 +558,39 @@ describe("jira-issues collector", () => {
 
   it("refuses a committed cursor that is not an instant", async () => {
     await expect(drive(jiraIssuesCollector, options(), { now: NOW, cursor: "page-7" })).rejects.toThrow(
-      /cursor "page-7" is not an instant/,
+      /cursor "page-7" is not an ISO-8601 instant/,
     );
   });
+});
+
+describe("jira-issues with any page size", () => {
+  // Jira "may return fewer" issues than maxResults; the page size the server picks must not matter.
+  for (const pageSize of [1, 7, 100, 1000]) {
+    it(`reads every issue with pages of ${pageSize}`, async () => {
+      const at = (i: number) => new Date(Date.parse("2025-02-01T00:00:00Z") + i * 60_000).toISOString();
+      const many = Array.from({ length: 250 }, (_, i) =>
+        issue(i, {
+          created: at(i - 45).replace("Z", "+0000"),
+          resolutiondate: i % 5 === 0 ? null : at(i).replace("Z", "+0000"),
+          updated: at(i).replace("Z", "+0000"),
+        }),
+      );
+      const fake = await startFakeJira(
+        { email: EMAIL, apiToken: API_TOKEN, userJql: USER_JQL, serveAtMost: pageSize },
+        many,
+      );
+      try {
+        const o = { baseUrl: fake.url, jql: USER_JQL, email: EMAIL, apiToken: API_TOKEN, pageSize: 1000 };
+        const records = await drive(jiraIssuesCollector, o, { now: NOW });
+        const values = records.filter((r) => r.kind === undefined).map((r) => (r as { value: number }).value);
+        expect(values).toEqual(Array(200).fill(45)); // 45 minutes each; the 50 unresolved are skipped
+        expect(lastCursor(records)).toBe(at(249));
+        expect(fake.searches.length).toBe(Math.ceil(250 / pageSize));
+      } finally {
+        await fake.close();
+      }
+    });
+  }
 });
 
 describe("jira-issues against garbage", () => {

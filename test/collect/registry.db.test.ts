@@ -16,7 +16,26 @@ const folders = fs
 
 describe("the collector registry", () => {
   it("registers exactly the folders under collectors/ (folder name = type)", () => {
-    expect([...registry.keys()].sort()).toEqual(folders);
+    const registered = [...registry.keys()];
+    const unregistered = folders.filter((f) => !registered.includes(f));
+    expect(
+      unregistered,
+      `add ${unregistered.join(", ")} to collectors/index.ts (one import, one entry in createRegistry)`,
+    ).toEqual([]);
+    const orphans = registered.filter((r) => !folders.includes(r));
+    expect(
+      orphans,
+      `collectors/index.ts registers ${orphans.join(", ")} without a folder of that name`,
+    ).toEqual([]);
+  });
+
+  it.each(folders)("%s's README is its own, not the template's", (name) => {
+    const template = fs.readFileSync(path.join(DIR, "_template", "README.md"), "utf8");
+    const readme = fs.readFileSync(path.join(DIR, name, "README.md"), "utf8");
+    expect(
+      readme !== template && !readme.includes("a copy-me skeleton"),
+      `rewrite collectors/${name}/README.md`,
+    ).toBe(true);
   });
 
   it.each(folders)("%s has index.ts, README.md with an example, example.yaml and a test", (name) => {

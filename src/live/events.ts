@@ -1,13 +1,8 @@
+import type { CollectorRun } from "../domain/collector-run.js";
 import type { FiguresResult } from "../kpi/engine.js";
-import type { CollectorRunType } from "./types/collector.js";
+import type { ChangeScope } from "../store/changes.js";
 
-/** What a commit touched: observations of project × metric pairs, KPI settings, projects, or metrics. */
-export interface ChangeScope {
-  pairs?: { projectId: string; metricId: string }[];
-  kpiIds?: string[];
-  projectIds?: string[];
-  metricIds?: string[];
-}
+export type { ChangeScope };
 
 export interface KpiFilter {
   projectSlug?: string | null;
@@ -34,7 +29,7 @@ export interface KpiEvent {
 export interface Events {
   /** Called after a commit that changed what the figures of these KPIs depend on. */
   changed(scope: ChangeScope): Promise<void>;
-  runFinished(run: CollectorRunType): void;
+  runFinished(run: CollectorRun): void;
   subscribeKpis(filter: KpiFilter): AsyncIterableIterator<KpiEvent>;
-  subscribeRuns(filter: RunFilter): AsyncIterableIterator<CollectorRunType>;
+  subscribeRuns(filter: RunFilter): AsyncIterableIterator<CollectorRun>;
 }

@@ -547,6 +547,35 @@ describe("servicenow-incidents collector", () => {
   });
 });
 
+describe("servicenow-incidents with any page size", () => {
+  // The instance may cut sysparm_limit (glide.json.return_limit): the Link header then pages by what it served.
+  for (const maxPageSize of [1, 7, 100, 1000]) {
+    it(`reads every incident with pages of ${maxPageSize}`, async () => {
+      const data = generateIncidents(maxPageSize === 1 ? 60 : 600);
+      const fake = await startFakeServiceNow({ records: data.records, maxPageSize });
+      try {
+        const got = await drive(
+          collector,
+          {
+            instanceUrl: fake.url,
+            username: FAKE_CREDENTIALS.username,
+            password: FAKE_CREDENTIALS.password,
+            since: new Date(data.firstUpdated.getTime() - 1000).toISOString(),
+            pageSize: 1000,
+          },
+          { now: NOW },
+        );
+        const obs = got.filter((r) => r.kind === undefined) as { value: number }[];
+        expect(obs).toHaveLength(data.resolved);
+        expect(obs.reduce((s, o) => s + o.value, 0)).toBeCloseTo(data.sumMinutes, 6);
+        expect(fake.tableRequests).toBe(Math.ceil(data.records.length / maxPageSize));
+      } finally {
+        await fake.close();
+      }
+    });
+  }
+});
+
 describe("servicenow-incidents garbage", () => {
   let server: LocalServer;
   beforeAll(async () => {

@@ -396,11 +396,36 @@ describe("github-pulls collector", () => {
     expect(pagesOf(fake)).toEqual([1]);
   });
 
-  it("starts from since again when the committed cursor is unreadable", async () => {
-    const records = await drive(githubPullsCollector, options(fake), { now: NOW, cursor: "not a date" });
-    expect(observations(records)).toEqual(FIRST_RUN);
-    expect(checkpoints(records)).toEqual([NEWEST]);
+  it("fails on an unreadable committed cursor, before any request", async () => {
+    await expect(
+      drive(githubPullsCollector, options(fake), { now: NOW, cursor: "not a date" }),
+    ).rejects.toThrow('the committed cursor "not a date" is not an ISO-8601 instant');
+    expect(pagesOf(fake)).toEqual([]);
   });
+
+  // GitHub caps per_page at 100 today; nothing may depend on the page holding what was asked for.
+  for (const pageSize of [1, 7, 100, 1000]) {
+    it(`reads every merged pull request with pages of ${pageSize}`, async () => {
+      fake.pageSize = pageSize;
+      const at = (i: number) => new Date(Date.parse("2026-03-01T00:00:00Z") + i * 60_000).toISOString();
+      fake.pulls = Array.from({ length: 250 }, (_, i) => ({
+        id: 5000 + i,
+        number: i + 1,
+        created_at: at(i - 30),
+        updated_at: at(i),
+        merged_at: i % 5 === 0 ? null : at(i),
+      }));
+      try {
+        const records = await drive(githubPullsCollector, options(fake, { pageSize: 100 }), { now: NOW });
+        expect(observations(records)).toHaveLength(200); // every pull request but the 50 closed unmerged
+        expect(new Set(observations(records).map((o) => o.value))).toEqual(new Set([0.5]));
+        expect(checkpoints(records)).toEqual([at(249)]);
+        expect(pagesOf(fake)).toHaveLength(Math.ceil(250 / pageSize));
+      } finally {
+        fake.pageSize = null;
+      }
+    });
+  }
 
   it("an empty repository gives nothing and no checkpoint", async () => {
     fake.pulls = [];

@@ -118,9 +118,9 @@ describe("sql collector", () => {
       { id: "b", at: "2025-01-02T00:00:00.000Z", value: 2, weight: 3, cursor: undefined },
       { id: "c", at: "2025-01-02T00:00:00.000Z", value: 4.25, cursor: "2025-01-02T00:00:00.000Z" },
       { id: "d", at: "2025-01-03T10:00:00.000Z", value: -1, weight: 1, cursor: "2025-01-03T10:00:00.000Z" },
-      { rejected: 'row 5: value "NaN" is not a finite number', id: "e", cursor: "2025-01-04T00:00:00.000Z" },
+      { rejected: 'row 5: value "NaN" is not a number', id: "e", cursor: "2025-01-04T00:00:00.000Z" },
       {
-        rejected: "row 6: external_id null is not a non-empty text or a number",
+        rejected: "row 6: external_id is null",
         id: undefined,
         cursor: "2025-01-05T00:00:00.000Z",
       },

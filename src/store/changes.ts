@@ -1,4 +1,10 @@
-import type { ChangeScope } from "../api/events.js";
+/** What a commit touched: observations of project × metric pairs, KPI settings, projects, or metrics. */
+export interface ChangeScope {
+  pairs?: { projectId: string; metricId: string }[];
+  kpiIds?: string[];
+  projectIds?: string[];
+  metricIds?: string[];
+}
 
 // What travels over PostgreSQL NOTIFY. Changes are announced inside the transaction that makes them
 // (delivered on commit, to every process that LISTENs), so a subscriber on any replica hears of a change
