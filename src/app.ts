@@ -11,6 +11,9 @@ import { type Database, openDatabase } from "./db/database.js";
 import { KpiEngine } from "./kpi/engine.js";
 import { LiveHub } from "./live/hub.js";
 import type { Logger } from "./log.js";
+import { setKpiGaugeSource } from "./metrics/registry.js";
+import { ensureReaderRole } from "./reporting/reader-role.js";
+import { ReportingRefresher } from "./reporting/refresher.js";
 
 export interface App {
   port: number;
@@ -20,6 +23,7 @@ export interface App {
   server: UpliftServer;
   collectors: CollectorService;
   events: LiveHub;
+  reporting: ReportingRefresher;
   stop(): Promise<void>;
 }
 
@@ -38,12 +42,19 @@ export async function startApp(env: Env, log: Logger, opts: AppOptions): Promise
   log.info("configuration loaded", { file, demo });
 
   const db = await openDatabase(env, log);
+  let reporting: ReportingRefresher | null = null;
   try {
     await applyConfig(db.ds, config, file);
     const instances = await resolveInstances(db.ds, config, opts.registry, file);
     const engine = new KpiEngine(db.ds);
     const events = new LiveHub(db.ds, engine, db.url, log);
     await events.start();
+    // The reporting schema: filled from the engine at start-up, then kept current from the change queue.
+    if (env.readerPassword) await ensureReaderRole(db.ds, env.readerPassword);
+    reporting = new ReportingRefresher(db.ds, engine, db.url, config.currency, log);
+    await reporting.start();
+    const refresher = reporting;
+    const unsetGauges = setKpiGaugeSource(db.ds);
     const collectors = new CollectorService(
       { ds: db.ds, log, events, owner: ownerId() },
       instances,
@@ -56,6 +67,7 @@ export async function startApp(env: Env, log: Logger, opts: AppOptions): Promise
       currency: config.currency,
       events,
       collectors,
+      metricsPublic: env.metricsPublic,
     };
     const schema = await buildUpliftSchema();
     const server = await createServer(schema, services, {
@@ -77,6 +89,7 @@ export async function startApp(env: Env, log: Logger, opts: AppOptions): Promise
       server,
       collectors,
       events,
+      reporting: refresher,
       stop() {
         // Stop taking work, cancel runs (they keep what they committed), drain requests, close the database.
         stopping ??= (async () => {
@@ -85,7 +98,9 @@ export async function startApp(env: Env, log: Logger, opts: AppOptions): Promise
           await server.close();
           log.debug("server closed");
           await events.stop();
-          log.debug("change listener stopped");
+          await refresher.stop();
+          unsetGauges();
+          log.debug("change listeners stopped");
           await db.close();
           log.debug("database closed");
         })();
@@ -93,6 +108,7 @@ export async function startApp(env: Env, log: Logger, opts: AppOptions): Promise
       },
     };
   } catch (e) {
+    await reporting?.stop();
     await db.close();
     throw e;
   }

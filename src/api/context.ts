@@ -19,6 +19,8 @@ export interface AppServices {
   currency: string;
   events: Events;
   collectors: CollectorDirectory;
+  /** UPLIFT_METRICS_PUBLIC=on: /metrics answers without credentials. */
+  metricsPublic?: boolean;
 }
 
 /** Per-request batching: a page of N projects costs one query per relation, not N. */

@@ -9,6 +9,8 @@ import type { WsLimits } from "../config/env.js";
 import { dashboardRouter } from "../dashboard/route.js";
 import { migrationsApplied } from "../db/migrate.js";
 import { log } from "../log.js";
+import { httpMetrics, metricsRoute } from "../metrics/http.js";
+import { restRouter } from "../rest/router.js";
 import { type AppServices, type Context, createContext } from "./context.js";
 import { depthLimit } from "./depth-limit.js";
 import { formatError } from "./format-error.js";
@@ -53,6 +55,7 @@ export async function createServer(
 ): Promise<UpliftServer> {
   const app = express();
   app.disable("x-powered-by");
+  app.use(httpMetrics());
   const httpServer = http.createServer(app);
 
   const subscriptions = attachSubscriptions(httpServer, schema, services, {
@@ -106,6 +109,8 @@ export async function createServer(
     expressMiddleware(apollo, { context: async () => createContext(services) }),
   );
 
+  app.use(restRouter(services));
+  app.get("/metrics", metricsRoute(services.metricsPublic ?? false));
   app.use(dashboardRouter());
 
   app.use((_req: Request, res: Response) =>

@@ -3,6 +3,7 @@ import type { Events } from "../api/events.js";
 import { returnedRows } from "../db/returning.js";
 import type { InputProblem } from "../errors.js";
 import type { Logger } from "../log.js";
+import { recordCollectorRun } from "../metrics/registry.js";
 import {
   checkObservationFields,
   type ResolvedObservation,
@@ -204,5 +205,6 @@ export async function executeRun(
     ms: Date.now() - started,
   });
   deps.events.runFinished(toApi(finished));
+  recordCollectorRun(finished);
   return finished;
 }

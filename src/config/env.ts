@@ -17,6 +17,12 @@ export interface Env {
   poolSize: number;
   /** WebSocket (subscription) limits. */
   ws: WsLimits;
+  /** UPLIFT_READER_PASSWORD: creates/updates the read-only `uplift_reader` role (reporting schema only). */
+  readerPassword: string | null;
+  /** UPLIFT_PG_PORT: the embedded server's fixed port (null: a free one). */
+  pgPort: number | null;
+  /** UPLIFT_METRICS_PUBLIC=on: /metrics without credentials. */
+  metricsPublic: boolean;
 }
 
 export interface WsLimits {
@@ -67,6 +73,9 @@ export function readEnv(e: NodeJS.ProcessEnv = process.env): Env {
     maxBodyBytes: int("UPLIFT_MAX_BODY_BYTES", e.UPLIFT_MAX_BODY_BYTES, 20 * 1024 * 1024, 1024, 1024 ** 3),
     maxQueryDepth: int("UPLIFT_MAX_QUERY_DEPTH", e.UPLIFT_MAX_QUERY_DEPTH, 12, 2, 100),
     poolSize: int("UPLIFT_DB_POOL_SIZE", e.UPLIFT_DB_POOL_SIZE, 10, 1, 200),
+    readerPassword: e.UPLIFT_READER_PASSWORD || null,
+    pgPort: e.UPLIFT_PG_PORT?.trim() ? int("UPLIFT_PG_PORT", e.UPLIFT_PG_PORT, 0, 1, 65535) : null,
+    metricsPublic: onOff("UPLIFT_METRICS_PUBLIC", e.UPLIFT_METRICS_PUBLIC, false),
     ws: {
       maxConnections: int("UPLIFT_WS_MAX_CONNECTIONS", e.UPLIFT_WS_MAX_CONNECTIONS, 20_000, 1, 1_000_000),
       maxSubscriptionsPerConnection: int(

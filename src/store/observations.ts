@@ -11,6 +11,7 @@ import {
 } from "../domain/rules.js";
 import { BadInputError, type InputProblem } from "../errors.js";
 import { notifyChanges } from "../live/channel.js";
+import { observationsIngested } from "../metrics/registry.js";
 
 export interface ObservationInput {
   projectSlug: string;
@@ -212,5 +213,7 @@ export async function recordObservations(
   const problems: InputProblem[] = [];
   const rows = await resolveBatch(ds, items, field, problems);
   if (problems.length) throw new BadInputError(problems);
-  return ds.transaction((m) => upsertObservations(m, rows));
+  const result = await ds.transaction((m) => upsertObservations(m, rows));
+  observationsIngested.inc({ source: "api" }, result.inserted + result.updated);
+  return result;
 }
