@@ -52,15 +52,7 @@ describe("uplift_reader", () => {
   });
 
   it("is refused on the base tables, the queue and the migrations table", async () => {
-    for (const rel of [
-      "observation",
-      "project",
-      "kpi",
-      "cost",
-      "reporting_queue",
-      "migrations",
-      "metric",
-    ])
+    for (const rel of ["observation", "project", "kpi", "cost", "reporting_queue", "migrations", "metric"])
       expect(await refused(`SELECT * FROM public.${rel} LIMIT 1`), rel).toBe("42501"); // no USAGE on public
   });
 
