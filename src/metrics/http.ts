@@ -19,7 +19,8 @@ export function httpMetrics() {
   return (req: Request, res: Response, next: NextFunction) => {
     const end = httpDuration.startTimer();
     res.once("finish", () => {
-      const route = routeLabel(req.path);
+      // originalUrl: inside a mounted router (app.use("/graphql")) req.path is relative to the mount.
+      const route = routeLabel(req.originalUrl.split("?")[0]);
       end({ route });
       httpRequests.inc({ route, status: String(res.statusCode) });
     });

@@ -35,12 +35,12 @@ function expectCsvEqualsJson(csv: string, json: Record<string, unknown>[], colum
   const records: string[][] = parseCsv(csv, { relax_column_count: false });
   expect(records[0]).toEqual(columns);
   expect(records.length - 1).toBe(json.length);
-  json.forEach((row, i) =>
+  json.forEach((row, i) => {
     columns.forEach((c, j) => {
       const v = row[c];
       expect(records[i + 1][j], `${i}.${c}`).toBe(v === null ? "" : String(v));
-    }),
-  );
+    });
+  });
 }
 
 const CASES = [
