@@ -11,6 +11,7 @@ import { openObservationsEnv } from "./observations-env.js";
 import { pageBenchmark } from "./page.js";
 import { type BenchCluster, openBenchCluster } from "./postgres.js";
 import { type BenchName, machine, SECTION_ORDER, writeResults } from "./report.js";
+import { reportingBenchmark } from "./reporting.js";
 import { servicenowBenchmark } from "./servicenow.js";
 import { fmt } from "./stats.js";
 import { subscribersBenchmark } from "./subscribers.js";
@@ -19,13 +20,22 @@ import { subscribersBenchmark } from "./subscribers.js";
  * The order they run in: `collector` first, so that the memory it reports is not inflated by what earlier
  * benchmarks left in this process's heap; `ingest` and `kpi` last and together (they share a database).
  */
-const RUN_ORDER: BenchName[] = ["collector", "servicenow", "page", "subscribers", "ingest", "kpi"];
+const RUN_ORDER: BenchName[] = [
+  "collector",
+  "servicenow",
+  "page",
+  "subscribers",
+  "reporting",
+  "ingest",
+  "kpi",
+];
 
 const SINGLE: Partial<Record<BenchName, (ctx: BenchContext) => Promise<Section>>> = {
   collector: collectorBenchmark,
   servicenow: servicenowBenchmark,
   subscribers: subscribersBenchmark,
   page: pageBenchmark,
+  reporting: reportingBenchmark,
 };
 
 function selected(): BenchName[] {

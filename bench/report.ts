@@ -10,7 +10,15 @@ import { HERE, type Section } from "./common.js";
 import { fmt } from "./stats.js";
 
 /** Order of the sections in the file (not the order they run in). */
-export const SECTION_ORDER = ["ingest", "kpi", "collector", "servicenow", "subscribers", "page"] as const;
+export const SECTION_ORDER = [
+  "ingest",
+  "kpi",
+  "collector",
+  "servicenow",
+  "subscribers",
+  "page",
+  "reporting",
+] as const;
 export type BenchName = (typeof SECTION_ORDER)[number];
 
 export const NOTES_MARKER = "<!-- Everything below this line is kept when the bench rewrites this file. -->";
