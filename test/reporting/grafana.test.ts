@@ -48,7 +48,7 @@ describe("Grafana dashboard", () => {
   it("the project variable's query runs as uplift_reader", async () => {
     const v = dashboard.templating.list[0];
     const r = await reader.query(v.query);
-    expect(r.rows.map((x) => x.slug)).toEqual(["alpha", "beta"]);
+    expect(r.rows.map((x: { slug: string }) => x.slug)).toEqual(["alpha", "beta"]);
   });
 
   for (const p of dashboard.panels)
