@@ -1,10 +1,10 @@
 import { EventEmitter } from "node:events";
+import pg from "pg";
 import type { DataSource } from "typeorm";
-import { returnedRows } from "../db/returning.js";
 import type { KpiEngine } from "../kpi/engine.js";
 import { PgListener } from "../live/listener.js";
 import type { Logger } from "../log.js";
-import { refreshKpis, refreshMetrics, refreshProjects } from "./rows.js";
+import { computeKpiRows, computeProjectRows, upsertStatement } from "./rows.js";
 
 /** Triggers on the base tables queue changes in reporting_queue and NOTIFY this channel on commit. */
 export const REPORTING_CHANNEL = "uplift_reporting";
@@ -12,6 +12,8 @@ export const REPORTING_CHANNEL = "uplift_reporting";
 export const REFRESHED_CHANNEL = "uplift_reporting_refreshed";
 /** One refresher at a time across all replicas of one database drains the queue. */
 const LOCK_KEY = 0x75706c69; // "upli"
+const CLAIM = 10_000;
+const CHUNK = 100;
 
 export interface RefresherOptions {
   /** Changes arriving within this window are drained together (default 20 ms). */
@@ -44,11 +46,13 @@ export class ReportingRefresher extends EventEmitter {
   private draining = false;
   private stopped = false;
   private lastProjects = 0;
+  private client: pg.Client | null = null;
+  private columns: Map<string, string[]> | null = null;
 
   constructor(
     private readonly ds: DataSource,
     private readonly engine: KpiEngine,
-    url: string,
+    private readonly url: string,
     private readonly currency: string,
     private readonly log: Logger,
     private readonly opts: RefresherOptions = {},
@@ -79,6 +83,8 @@ export class ReportingRefresher extends EventEmitter {
     if (this.periodic) clearInterval(this.periodic);
     await this.listener.stop();
     await this.running;
+    await this.client?.end().catch(() => undefined);
+    this.client = null;
   }
 
   /** Schedules a drain after the coalescing window. */
@@ -112,87 +118,185 @@ export class ReportingRefresher extends EventEmitter {
     return this.running;
   }
 
-  /** One claimed batch: true when it refreshed something (the queue may hold more). */
+  /** The refresher's own connection: its transactions hold the claim while the pool computes. */
+  private async connection(): Promise<pg.Client> {
+    if (this.client) return this.client;
+    const c = new pg.Client({ connectionString: this.url, application_name: "uplift-reporting" });
+    c.on("error", () => {
+      if (this.client === c) this.client = null;
+    });
+    await c.connect();
+    if (!this.columns) {
+      const rows = await c.query(
+        `SELECT table_name, array_agg(column_name::text ORDER BY ordinal_position) AS cols
+         FROM information_schema.columns WHERE table_schema = 'reporting' GROUP BY table_name`,
+      );
+      this.columns = new Map(rows.rows.map((r) => [`reporting.${r.table_name}`, r.cols as string[]]));
+    }
+    this.client = c;
+    return c;
+  }
+
+  /**
+   * One claimed batch: true when the queue may hold more. Round trips on the claiming connection:
+   * BEGIN + lock + claim + the KPIs concerned (one), then the rows and COMMIT (one); the engine computes
+   * on the pool in between.
+   */
   private async drainOnce(): Promise<boolean> {
     const projectsDue = Date.now() - this.lastProjects >= (this.opts.projectsEveryMs ?? 60_000);
-    let refreshed: RefreshedEvent | null = null;
-    const got = await this.ds.transaction(async (m) => {
-      const [{ locked }] = await m.query(`SELECT pg_try_advisory_xact_lock($1) AS locked`, [LOCK_KEY]);
-      if (!locked) return false;
-      const claimed = returnedRows<{ kind: string; kpi_id: string; project_id: string; metric_id: string }>(
-        await m.query(
-          `DELETE FROM reporting_queue WHERE id IN (SELECT id FROM reporting_queue ORDER BY id LIMIT 10000)
-           RETURNING kind, kpi_id::text, project_id::text, metric_id::text`,
-        ),
-      );
-      if (!claimed.length && !projectsDue) return true;
-      const all = claimed.some((c) => c.kind === "all");
-      const pairs = claimed.filter((c) => c.kind === "pair");
-      const kpiRows: { id: string; project_id: string }[] = await m.query(
-        `SELECT id::text, project_id::text FROM kpi
-         WHERE $1 OR id = ANY($2::bigint[]) OR project_id = ANY($3::bigint[]) OR metric_id = ANY($4::bigint[])
-            OR (project_id, metric_id) IN (SELECT * FROM unnest($5::bigint[], $6::bigint[]))`,
-        [
-          all,
-          ids(claimed, "kpi", "kpi_id"),
-          ids(claimed, "project", "project_id"),
-          ids(claimed, "metric", "metric_id"),
-          pairs.map((p) => p.project_id),
-          pairs.map((p) => p.metric_id),
-        ],
-      );
-      // Rows of KPIs and projects that were deleted are removed by asking for their ids too.
-      const kpiIds = new Set([...kpiRows.map((k) => k.id), ...ids(claimed, "kpi", "kpi_id")]);
+    const c = await this.connection();
+    let open = false;
+    try {
+      const results = (await c.query(`BEGIN;
+        WITH lock AS MATERIALIZED (SELECT pg_try_advisory_xact_lock(${LOCK_KEY}) AS locked),
+        claimed AS (
+          DELETE FROM reporting_queue WHERE (SELECT locked FROM lock)
+            AND id IN (SELECT id FROM reporting_queue ORDER BY id LIMIT ${CLAIM})
+          RETURNING kind, kpi_id::text, project_id::text, metric_id::text),
+        kpis AS (
+          SELECT k.id::text AS id, k.project_id::text AS project_id FROM kpi k
+          WHERE EXISTS (SELECT 1 FROM claimed c WHERE c.kind = 'all'
+            OR (c.kind = 'kpi' AND c.kpi_id::bigint = k.id)
+            OR (c.kind = 'project' AND c.project_id::bigint = k.project_id)
+            OR (c.kind = 'metric' AND c.metric_id::bigint = k.metric_id)
+            OR (c.kind = 'pair' AND c.project_id::bigint = k.project_id AND c.metric_id::bigint = k.metric_id)))
+        SELECT (SELECT locked FROM lock) AS locked,
+               (SELECT coalesce(json_agg(c), '[]') FROM claimed c) AS claimed,
+               (SELECT coalesce(json_agg(k), '[]') FROM kpis k) AS kpis`)) as unknown as pg.QueryResult[];
+      open = true;
+      const { locked, claimed, kpis } = results[1].rows[0] as {
+        locked: boolean;
+        claimed: Claim[];
+        kpis: { id: string; project_id: string }[];
+      };
+      if (!locked) {
+        await c.query("ROLLBACK");
+        open = false;
+        this.retryLater();
+        return false;
+      }
+      if (!claimed.length && !projectsDue) {
+        await c.query("COMMIT");
+        open = false;
+        return false;
+      }
+      const all = claimed.some((x) => x.kind === "all");
+      // Rows of KPIs and projects that were deleted are removed by naming their ids too.
+      const kpiIds = new Set([...kpis.map((k) => k.id), ...ids(claimed, "kpi", "kpi_id")]);
       let projectIds = new Set([
-        ...kpiRows.map((k) => k.project_id),
+        ...kpis.map((k) => k.project_id),
         ...ids(claimed, "project", "project_id"),
         ...ids(claimed, "kpi", "project_id"),
       ]);
       if (all || projectsDue) {
-        const every: { id: string }[] = await m.query(
+        const every: { id: string }[] = await this.ds.query(
           `SELECT id::text FROM project UNION SELECT project_id::text FROM reporting.projects`,
         );
         projectIds = new Set(every.map((p) => p.id));
       }
       if (all) {
-        const stale: { kpi_id: string }[] = await m.query(`SELECT kpi_id::text FROM reporting.kpis`);
-        for (const s of stale) kpiIds.add(s.kpi_id);
+        const stale: { kpi_id: string }[] = await this.ds.query(`SELECT kpi_id::text FROM reporting.kpis`);
+        for (const x of stale) kpiIds.add(x.kpi_id);
       }
       const metricIds = ids(claimed, "metric", "metric_id");
-      if (all) await refreshMetrics(m, null);
-      else if (metricIds.length) await refreshMetrics(m, metricIds);
-      // Project rows first: the observations view joins them for slugs.
-      await refreshProjects(this.ds, m, this.engine, [...projectIds], this.currency);
-      await refreshKpis(m, this.engine, [...kpiIds]);
-      if (all || projectsDue) this.lastProjects = Date.now();
-      refreshed = { kpis: [...kpiIds], projects: [...projectIds] };
-      const payload = JSON.stringify(refreshed);
-      await m.query(`SELECT pg_notify($1, $2)`, [
-        REFRESHED_CHANNEL,
-        payload.length < 7000 ? payload : JSON.stringify({ kpis: [], projects: [], many: true }),
-      ]);
-      return true;
-    });
-    if (!got) {
-      // Another replica is draining; it will see what was queued before its claim. Retry for the rest.
-      if (!this.retry && !this.stopped) {
-        this.retry = setTimeout(() => {
-          this.retry = null;
-          this.request();
-        }, 250);
-        this.retry.unref();
+      if (all || metricIds.length) {
+        const where = all ? "" : `WHERE id = ANY('{${metricIds.join(",")}}'::bigint[])`;
+        await c.query(`DELETE FROM reporting.metrics ${where.replace("id =", "metric_id =")};
+          INSERT INTO reporting.metrics (key, name, unit, direction, aggregation, description, metric_id)
+          SELECT key, name, unit, direction, aggregation, description, id FROM metric ${where}`);
       }
-      return false;
+      const kpiList = [...kpiIds];
+      const projectList = [...projectIds];
+      const refreshed: RefreshedEvent = { kpis: kpiList, projects: projectList };
+      const payload = JSON.stringify(refreshed);
+      const notify = `SELECT pg_notify('${REFRESHED_CHANNEL}', ${pg.escapeLiteral(
+        payload.length < 7000 ? payload : JSON.stringify({ kpis: [], projects: [], many: true }),
+      )})`;
+      // Chunks keep each statement bounded on a full refresh; a small change is one chunk, sent with COMMIT.
+      for (let i = 0; i < Math.max(kpiList.length, projectList.length, 1); i += CHUNK) {
+        const kIds = kpiList.slice(i, i + CHUNK);
+        const rows = await computeKpiRows(this.engine, kIds);
+        const last = i + CHUNK >= Math.max(kpiList.length, projectList.length);
+        // Project rows last, once every KPI of theirs is written (their benefits are read back).
+        const pIds = last ? projectList : [];
+        const projects = await computeProjectRows(
+          this.ds,
+          pIds,
+          last ? this.fresh(rows.benefits) : new Map(),
+          this.currency,
+        );
+        if (!last) this.remember(rows.benefits);
+        const cols = (t: string) => this.columns!.get(t)!;
+        const sql = upsertStatement(
+          [
+            { table: "reporting.kpis", owners: kIds, rows: rows.kpis, columns: cols("reporting.kpis") },
+            {
+              table: "reporting.kpi_windows",
+              owners: kIds,
+              rows: rows.windows,
+              columns: cols("reporting.kpi_windows"),
+            },
+            { table: "reporting.series", owners: kIds, rows: rows.series, columns: cols("reporting.series") },
+            {
+              table: "reporting.projects",
+              owners: pIds,
+              rows: projects,
+              columns: cols("reporting.projects"),
+            },
+          ],
+          pg.escapeLiteral,
+          last ? `${notify}; COMMIT` : "SELECT 1",
+        );
+        await c.query(sql);
+      }
+      open = false;
+      this.pending.clear();
+      if (all || projectsDue) this.lastProjects = Date.now();
+      this.emit("refreshed", refreshed);
+      return claimed.length >= CLAIM;
+    } catch (e) {
+      this.pending.clear();
+      if (open) await c.query("ROLLBACK").catch(() => undefined);
+      if (this.client === c) {
+        this.client = null;
+        await c.end().catch(() => undefined);
+      }
+      throw e;
     }
-    if (refreshed) this.emit("refreshed", refreshed);
-    return refreshed !== null;
+  }
+
+  /** Benefits of KPIs written in earlier chunks of this drain (not yet committed, so not readable). */
+  private readonly pending = new Map<string, Map<string, number | null>>();
+  private remember(b: Map<string, Map<string, number | null>>) {
+    for (const [p, m] of b) {
+      const into = this.pending.get(p) ?? new Map();
+      for (const [k, v] of m) into.set(k, v);
+      this.pending.set(p, into);
+    }
+  }
+  private fresh(b: Map<string, Map<string, number | null>>) {
+    this.remember(b);
+    return this.pending;
+  }
+
+  private retryLater() {
+    // Another replica is draining; it sees what was queued before its claim. Retry for the rest.
+    if (this.retry || this.stopped) return;
+    this.retry = setTimeout(() => {
+      this.retry = null;
+      this.request();
+    }, 250);
+    this.retry.unref();
   }
 }
 
-function ids(
-  rows: { kind: string; kpi_id: string; project_id: string; metric_id: string }[],
-  kind: string,
-  col: "kpi_id" | "project_id" | "metric_id",
-): string[] {
+interface Claim {
+  kind: string;
+  kpi_id: string;
+  project_id: string;
+  metric_id: string;
+}
+
+function ids(rows: Claim[], kind: string, col: "kpi_id" | "project_id" | "metric_id"): string[] {
   return [...new Set(rows.filter((r) => r.kind === kind && r[col] !== null).map((r) => r[col]))];
 }

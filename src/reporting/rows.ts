@@ -1,43 +1,39 @@
-import type { DataSource, EntityManager } from "typeorm";
+import type { StageChangeRow } from "../db/entities/stage-change.js";
 import type { KpiEngine } from "../kpi/engine.js";
 import { windowsOf } from "../kpi/figures.js";
+import type { Queryable } from "../kpi/phase-aggregates.js";
 import { daysInPilot } from "../kpi/portfolio.js";
 import { computeRoi } from "../kpi/roi.js";
 import type { Bucket } from "../kpi/series.js";
-import { costsOfProjects } from "../store/costs.js";
-import { kpisOfProjects } from "../store/kpis.js";
-import { stageHistories } from "../store/projects.js";
 
-// The rows of the reporting tables, computed by the same engine as the API (figures, confidence,
-// series, ROI, pilot days) and written with jsonb_populate_recordset: one statement per table and chunk.
+// The rows of the reporting tables, computed by the same engine as the API (figures, confidence, series,
+// ROI, pilot days), and the one statement that writes them.
 
 export const BUCKETS: readonly Bucket[] = ["DAY", "WEEK", "MONTH"];
-const CHUNK = 100;
 
-type Writer = EntityManager | DataSource;
-
-async function insertJson(m: Writer, table: string, rows: object[]) {
-  for (let i = 0; i < rows.length; i += 5000) {
-    await m.query(`INSERT INTO ${table} SELECT * FROM jsonb_populate_recordset(null::${table}, $1::jsonb)`, [
-      JSON.stringify(rows.slice(i, i + 5000)),
-    ]);
-  }
+export interface KpiRows {
+  kpis: Record<string, unknown>[];
+  windows: Record<string, unknown>[];
+  series: Record<string, unknown>[];
+  /** Annual benefit (cents) of each recomputed KPI, by project id: the projects' ROI needs them. */
+  benefits: Map<string, Map<string, number | null>>;
 }
 
-/** Recomputes the kpis, series and window rows of these KPIs; rows of KPIs that no longer exist go. */
-export async function refreshKpis(m: Writer, engine: KpiEngine, kpiIds: readonly string[]): Promise<void> {
-  for (let i = 0; i < kpiIds.length; i += CHUNK) {
-    const ids = kpiIds.slice(i, i + CHUNK);
-    const results = await engine.figures(ids);
-    const now = new Date().toISOString();
-    const kpis: object[] = [];
-    const windows: object[] = [];
-    const series: object[] = [];
-    for (const result of results.values()) {
+/** Computes the kpis, kpi_windows and series rows of these KPIs (ids of deleted KPIs give no rows). */
+export async function computeKpiRows(engine: KpiEngine, kpiIds: readonly string[]): Promise<KpiRows> {
+  const out: KpiRows = { kpis: [], windows: [], series: [], benefits: new Map() };
+  if (!kpiIds.length) return out;
+  const results = await engine.figures(kpiIds);
+  const now = new Date().toISOString();
+  await Promise.all(
+    [...results.values()].map(async (result) => {
       const { subject, figures: f } = result;
       const { kpi, metric, project } = subject;
-      const ci = await engine.confidence(result);
-      kpis.push({
+      const [ci, ...points] = await Promise.all([
+        engine.confidence(result),
+        ...BUCKETS.map((bucket) => engine.series(subject, { bucket, from: null, to: null })),
+      ]);
+      out.kpis.push({
         project_slug: project.slug,
         project_name: project.name,
         stage: project.stage,
@@ -66,7 +62,7 @@ export async function refreshKpis(m: Writer, engine: KpiEngine, kpiIds: readonly
         metric_id: kpi.metricId,
       });
       const w = windowsOf(subject);
-      windows.push({
+      out.windows.push({
         kpi_id: kpi.id,
         project_id: kpi.projectId,
         metric_id: kpi.metricId,
@@ -76,12 +72,9 @@ export async function refreshKpis(m: Writer, engine: KpiEngine, kpiIds: readonly
         after_from: w.after.from?.toISOString() ?? null,
         after_to: w.after.to?.toISOString() ?? null,
       });
-      const points = await Promise.all(
-        BUCKETS.map((bucket) => engine.series(subject, { bucket, from: null, to: null })),
-      );
       BUCKETS.forEach((bucket, b) => {
-        for (const p of points[b])
-          series.push({
+        for (const p of points[b] as { start: Date; phase: string; value: number | null; count: number }[])
+          out.series.push({
             project_slug: project.slug,
             metric_key: metric.key,
             bucket,
@@ -92,75 +85,115 @@ export async function refreshKpis(m: Writer, engine: KpiEngine, kpiIds: readonly
             kpi_id: kpi.id,
           });
       });
-    }
-    for (const t of ["reporting.kpis", "reporting.series", "reporting.kpi_windows"])
-      await m.query(`DELETE FROM ${t} WHERE kpi_id = ANY($1::bigint[])`, [ids]);
-    await insertJson(m, "reporting.kpis", kpis);
-    await insertJson(m, "reporting.kpi_windows", windows);
-    await insertJson(m, "reporting.series", series);
-  }
+      const m = out.benefits.get(kpi.projectId) ?? new Map<string, number | null>();
+      m.set(kpi.id, f.annualBenefit);
+      out.benefits.set(kpi.projectId, m);
+    }),
+  );
+  return out;
 }
 
-/** Recomputes the project rows (12-month ROI, days in pilot); rows of projects that no longer exist go. */
-export async function refreshProjects(
-  ds: DataSource,
-  m: Writer,
-  engine: KpiEngine,
+/**
+ * The project rows (12-month ROI, days in pilot): one query for the projects, their stage histories,
+ * costs, and the stored annual benefits of their KPIs that are not being recomputed now; the recomputed
+ * ones come from `fresh`. Every benefit is an engine figure either way.
+ */
+export async function computeProjectRows(
+  db: Queryable,
   projectIds: readonly string[],
+  fresh: Map<string, Map<string, number | null>>,
   currency: string,
-): Promise<void> {
-  for (let i = 0; i < projectIds.length; i += CHUNK) {
-    const ids = projectIds.slice(i, i + CHUNK);
-    const [projects, histories, costs, kpis] = await Promise.all([
-      ds.query(
-        `SELECT id::text, slug, name, owner, stage, go_live_at FROM project WHERE id = ANY($1::bigint[])`,
-        [ids],
-      ) as Promise<
-        { id: string; slug: string; name: string; owner: string | null; stage: string; go_live_at: Date }[]
-      >,
-      stageHistories(ds, ids),
-      costsOfProjects(ds, ids),
-      kpisOfProjects(ds, ids),
-    ]);
-    const figures = await engine.figures([...kpis.values()].flat().map((k) => String(k.kpi.id)));
-    const now = new Date();
-    const rows = projects.map((p) => {
-      const benefits = (kpis.get(p.id) ?? []).map(
-        (k) => figures.get(String(k.kpi.id))?.figures.annualBenefit ?? null,
-      );
-      const roi = computeRoi(12, benefits, costs.get(p.id) ?? []);
-      return {
-        slug: p.slug,
-        name: p.name,
-        owner: p.owner,
-        stage: p.stage,
-        go_live_at: p.go_live_at?.toISOString() ?? null,
-        days_in_pilot: daysInPilot(histories.get(p.id) ?? [], now),
-        benefit_12m: roi.benefit,
-        cost_12m: roi.cost,
-        net_12m: roi.net,
-        roi_pct_12m: roi.roiPct,
-        payback_months: roi.paybackMonths,
-        currency,
-        computed_at: now.toISOString(),
-        project_id: p.id,
-      };
-    });
-    await m.query(`DELETE FROM reporting.projects WHERE project_id = ANY($1::bigint[])`, [ids]);
-    await insertJson(m, "reporting.projects", rows);
-  }
+): Promise<Record<string, unknown>[]> {
+  if (!projectIds.length) return [];
+  const rows: any[] = await db.query(
+    `SELECT p.id::text, p.slug, p.name, p.owner, p.stage, p.go_live_at,
+       (SELECT coalesce(json_agg(json_build_object('stage', s.stage, 'at', s.at) ORDER BY s.at, s.id), '[]')
+          FROM stage_change s WHERE s.project_id = p.id) AS history,
+       (SELECT coalesce(json_agg(json_build_object('kind', c.kind, 'amount', c.amount::text)), '[]')
+          FROM cost c WHERE c.project_id = p.id) AS costs,
+       (SELECT coalesce(json_agg(json_build_object('kpi', k.kpi_id::text, 'b', k.annual_benefit::text)), '[]')
+          FROM reporting.kpis k WHERE k.project_id = p.id) AS stored,
+       (SELECT coalesce(array_agg(k.id::text), '{}') FROM kpi k WHERE k.project_id = p.id) AS kpi_ids
+     FROM project p WHERE p.id = ANY($1::bigint[])`,
+    [projectIds],
+  );
+  const now = new Date();
+  return rows.map((p) => {
+    const recomputed = fresh.get(p.id) ?? new Map<string, number | null>();
+    const stored = new Map<string, number | null>(
+      (p.stored as { kpi: string; b: string | null }[]).map((s) => [
+        s.kpi,
+        s.b === null ? null : Number(s.b),
+      ]),
+    );
+    const benefits = (p.kpi_ids as string[]).map((id) =>
+      recomputed.has(id) ? recomputed.get(id)! : (stored.get(id) ?? null),
+    );
+    const history: StageChangeRow[] = (p.history as { stage: string; at: string }[]).map((h) => ({
+      id: "",
+      projectId: p.id,
+      stage: h.stage as StageChangeRow["stage"],
+      at: new Date(h.at),
+    }));
+    const costs = (p.costs as { kind: "ONE_TIME" | "MONTHLY"; amount: string }[]).map((c) => ({
+      kind: c.kind,
+      amount: Number(c.amount),
+    }));
+    const roi = computeRoi(12, benefits, costs);
+    return {
+      slug: p.slug,
+      name: p.name,
+      owner: p.owner,
+      stage: p.stage,
+      go_live_at: p.go_live_at?.toISOString() ?? null,
+      days_in_pilot: daysInPilot(history, now),
+      benefit_12m: roi.benefit,
+      cost_12m: roi.cost,
+      net_12m: roi.net,
+      roi_pct_12m: roi.roiPct,
+      payback_months: roi.paybackMonths,
+      currency,
+      computed_at: now.toISOString(),
+      project_id: p.id,
+    };
+  });
 }
 
-export async function refreshMetrics(m: Writer, metricIds: readonly string[] | null): Promise<void> {
-  const where = metricIds ? `WHERE id = ANY($1::bigint[])` : "";
-  const params = metricIds ? [metricIds] : [];
-  await m.query(
-    `DELETE FROM reporting.metrics ${metricIds ? "WHERE metric_id = ANY($1::bigint[])" : ""}`,
-    params,
-  );
-  await m.query(
-    `INSERT INTO reporting.metrics (key, name, unit, direction, aggregation, description, metric_id)
-     SELECT key, name, unit, direction, aggregation, description, id FROM metric ${where}`,
-    params,
-  );
+const COLUMNS = {
+  "reporting.kpis": { key: ["kpi_id"], owner: "kpi_id" },
+  "reporting.kpi_windows": { key: ["kpi_id"], owner: "kpi_id" },
+  "reporting.series": { key: ["kpi_id", "bucket", "start", "phase"], owner: "kpi_id" },
+  "reporting.projects": { key: ["project_id"], owner: "project_id" },
+} as const;
+type Table = keyof typeof COLUMNS;
+
+/**
+ * One statement (data-modifying CTEs) that makes the rows of the given owners (KPI or project ids) equal to
+ * `rows`: upserts the new ones, deletes the owners' rows that are gone. Literals are inlined so that the
+ * statement and the COMMIT after it travel in one round trip (simple query protocol).
+ */
+export function upsertStatement(
+  parts: {
+    table: Table;
+    owners: readonly string[];
+    rows: Record<string, unknown>[];
+    columns: readonly string[];
+  }[],
+  literal: (s: string) => string,
+  tail: string,
+): string {
+  const ctes: string[] = [];
+  parts.forEach(({ table, owners, rows, columns }, i) => {
+    if (!owners.length && !rows.length) return;
+    const { key, owner } = COLUMNS[table];
+    const n = `n${i}`;
+    const set = columns.filter((c) => !key.includes(c as never)).map((c) => `"${c}" = EXCLUDED."${c}"`);
+    ctes.push(
+      `${n} AS (SELECT * FROM jsonb_populate_recordset(null::${table}, ${literal(JSON.stringify(rows))}::jsonb))`,
+      `d${i} AS (DELETE FROM ${table} t WHERE t.${owner} = ANY(${literal(`{${owners.join(",")}}`)}::bigint[])
+         AND NOT EXISTS (SELECT 1 FROM ${n} WHERE ${key.map((k) => `${n}.${k} = t.${k}`).join(" AND ")}))`,
+      `i${i} AS (INSERT INTO ${table} SELECT * FROM ${n} ON CONFLICT (${key.join(", ")}) DO UPDATE SET ${set.join(", ")})`,
+    );
+  });
+  return ctes.length ? `WITH ${ctes.join(",\n")} ${tail}` : tail;
 }
