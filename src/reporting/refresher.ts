@@ -4,7 +4,7 @@ import type { DataSource } from "typeorm";
 import type { KpiEngine } from "../kpi/engine.js";
 import { PgListener } from "../live/listener.js";
 import type { Logger } from "../log.js";
-import { computeKpiRows, computeProjectRows, upsertStatement } from "./rows.js";
+import { buildProjectRows, computeKpiRows, loadProjectInputs, upsertStatement } from "./rows.js";
 
 /** Triggers on the base tables queue changes in reporting_queue and NOTIFY this channel on commit. */
 export const REPORTING_CHANNEL = "uplift_reporting";
@@ -215,17 +215,15 @@ export class ReportingRefresher extends EventEmitter {
       // Chunks keep each statement bounded on a full refresh; a small change is one chunk, sent with COMMIT.
       for (let i = 0; i < Math.max(kpiList.length, projectList.length, 1); i += CHUNK) {
         const kIds = kpiList.slice(i, i + CHUNK);
-        const rows = await computeKpiRows(this.engine, kIds);
         const last = i + CHUNK >= Math.max(kpiList.length, projectList.length);
-        // Project rows last, once every KPI of theirs is written (their benefits are read back).
+        // Project rows with the last chunk; their inputs load while the engine computes the KPIs.
         const pIds = last ? projectList : [];
-        const projects = await computeProjectRows(
-          this.ds,
-          pIds,
-          last ? this.fresh(rows.benefits) : new Map(),
-          this.currency,
-        );
-        if (!last) this.remember(rows.benefits);
+        const [rows, inputs] = await Promise.all([
+          computeKpiRows(this.engine, kIds),
+          loadProjectInputs(this.ds, pIds),
+        ]);
+        this.remember(rows.benefits);
+        const projects = buildProjectRows(inputs, this.pending, this.currency);
         const cols = (t: string) => this.columns!.get(t)!;
         const sql = upsertStatement(
           [
@@ -273,10 +271,6 @@ export class ReportingRefresher extends EventEmitter {
       for (const [k, v] of m) into.set(k, v);
       this.pending.set(p, into);
     }
-  }
-  private fresh(b: Map<string, Map<string, number | null>>) {
-    this.remember(b);
-    return this.pending;
   }
 
   private retryLater() {

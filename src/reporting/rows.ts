@@ -94,18 +94,12 @@ export async function computeKpiRows(engine: KpiEngine, kpiIds: readonly string[
 }
 
 /**
- * The project rows (12-month ROI, days in pilot): one query for the projects, their stage histories,
- * costs, and the stored annual benefits of their KPIs that are not being recomputed now; the recomputed
- * ones come from `fresh`. Every benefit is an engine figure either way.
+ * What the project rows need, in one query: the projects, their stage histories, costs, and the stored
+ * annual benefits of their KPIs (those recomputed now are taken from the fresh figures instead).
  */
-export async function computeProjectRows(
-  db: Queryable,
-  projectIds: readonly string[],
-  fresh: Map<string, Map<string, number | null>>,
-  currency: string,
-): Promise<Record<string, unknown>[]> {
+export async function loadProjectInputs(db: Queryable, projectIds: readonly string[]): Promise<any[]> {
   if (!projectIds.length) return [];
-  const rows: any[] = await db.query(
+  return (await db.query(
     `SELECT p.id::text, p.slug, p.name, p.owner, p.stage, p.go_live_at,
        (SELECT coalesce(json_agg(json_build_object('stage', s.stage, 'at', s.at) ORDER BY s.at, s.id), '[]')
           FROM stage_change s WHERE s.project_id = p.id) AS history,
@@ -116,9 +110,17 @@ export async function computeProjectRows(
        (SELECT coalesce(array_agg(k.id::text), '{}') FROM kpi k WHERE k.project_id = p.id) AS kpi_ids
      FROM project p WHERE p.id = ANY($1::bigint[])`,
     [projectIds],
-  );
+  )) as any[];
+}
+
+/** The project rows (12-month ROI by the engine's computeRoi, days in pilot); every benefit an engine figure. */
+export function buildProjectRows(
+  inputs: any[],
+  fresh: Map<string, Map<string, number | null>>,
+  currency: string,
+): Record<string, unknown>[] {
   const now = new Date();
-  return rows.map((p) => {
+  return inputs.map((p) => {
     const recomputed = fresh.get(p.id) ?? new Map<string, number | null>();
     const stored = new Map<string, number | null>(
       (p.stored as { kpi: string; b: string | null }[]).map((s) => [
