@@ -219,7 +219,7 @@ export class ReportingRefresher extends EventEmitter {
         // Project rows with the last chunk; their inputs load while the engine computes the KPIs.
         const pIds = last ? projectList : [];
         const [rows, inputs] = await Promise.all([
-          computeKpiRows(this.engine, kIds),
+          computeKpiRows(this.ds, this.engine, kIds),
           loadProjectInputs(this.ds, pIds),
         ]);
         this.remember(rows.benefits);

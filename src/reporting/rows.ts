@@ -5,6 +5,7 @@ import type { Queryable } from "../kpi/phase-aggregates.js";
 import { daysInPilot } from "../kpi/portfolio.js";
 import { computeRoi } from "../kpi/roi.js";
 import type { Bucket } from "../kpi/series.js";
+import { loadSubjects } from "../kpi/subjects.js";
 
 // The rows of the reporting tables, computed by the same engine as the API (figures, confidence, series,
 // ROI, pilot days), and the one statement that writes them.
@@ -20,19 +21,41 @@ export interface KpiRows {
 }
 
 /** Computes the kpis, kpi_windows and series rows of these KPIs (ids of deleted KPIs give no rows). */
-export async function computeKpiRows(engine: KpiEngine, kpiIds: readonly string[]): Promise<KpiRows> {
+export async function computeKpiRows(
+  db: Queryable,
+  engine: KpiEngine,
+  kpiIds: readonly string[],
+): Promise<KpiRows> {
   const out: KpiRows = { kpis: [], windows: [], series: [], benefits: new Map() };
   if (!kpiIds.length) return out;
+  // The series need only the KPI's settings: they load beside the figures' aggregates, not after them.
+  const seriesOf = loadSubjects(db, kpiIds).then(
+    async (subjects) =>
+      new Map(
+        await Promise.all(
+          [...subjects.values()].map(
+            async (s) =>
+              [
+                s.kpi.id,
+                await Promise.all(
+                  BUCKETS.map((bucket) => engine.series(s, { bucket, from: null, to: null })),
+                ),
+              ] as const,
+          ),
+        ),
+      ),
+  );
+  seriesOf.catch(() => undefined); // awaited below; a failure of figures must not leave it unhandled
   const results = await engine.figures(kpiIds);
+  const series = await seriesOf;
   const now = new Date().toISOString();
   await Promise.all(
     [...results.values()].map(async (result) => {
       const { subject, figures: f } = result;
       const { kpi, metric, project } = subject;
-      const [ci, ...points] = await Promise.all([
-        engine.confidence(result),
-        ...BUCKETS.map((bucket) => engine.series(subject, { bucket, from: null, to: null })),
-      ]);
+      const ci = await engine.confidence(result);
+      // A KPI created between the two loads has no series yet: its own queue entry brings them.
+      const points = series.get(kpi.id) ?? BUCKETS.map(() => []);
       out.kpis.push({
         project_slug: project.slug,
         project_name: project.name,
