@@ -147,7 +147,9 @@ export class ReportingRefresher extends EventEmitter {
     const c = await this.connection();
     let open = false;
     try {
-      const results = (await c.query(`BEGIN;
+      // Asynchronous commit: the rows are derived data, and a crash that loses this commit loses the queue
+      // claim with it (one transaction), so the change is simply refreshed again after recovery.
+      const results = (await c.query(`BEGIN; SET LOCAL synchronous_commit = off;
         WITH lock AS MATERIALIZED (SELECT pg_try_advisory_xact_lock(${LOCK_KEY}) AS locked),
         claimed AS (
           DELETE FROM reporting_queue WHERE (SELECT locked FROM lock)
@@ -164,7 +166,7 @@ export class ReportingRefresher extends EventEmitter {
                (SELECT coalesce(json_agg(c), '[]') FROM claimed c) AS claimed,
                (SELECT coalesce(json_agg(k), '[]') FROM kpis k) AS kpis`)) as unknown as pg.QueryResult[];
       open = true;
-      const { locked, claimed, kpis } = results[1].rows[0] as {
+      const { locked, claimed, kpis } = results[2].rows[0] as {
         locked: boolean;
         claimed: Claim[];
         kpis: { id: string; project_id: string }[];
