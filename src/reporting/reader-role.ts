@@ -30,6 +30,8 @@ export async function ensureReaderRole(ds: DataSource, password: string): Promis
      END $$`,
     `GRANT USAGE ON SCHEMA reporting TO ${role}`,
     `GRANT SELECT ON ALL TABLES IN SCHEMA reporting TO ${role}`,
+    // Tables a later migration adds to reporting are readable too.
+    `ALTER DEFAULT PRIVILEGES IN SCHEMA reporting GRANT SELECT ON TABLES TO ${role}`,
   ];
   for (const sql of steps) {
     for (let attempt = 0; ; attempt++) {
