@@ -26,7 +26,7 @@ beforeAll(async () => {
     createLogger({ test: true }),
     { registry },
   );
-  await waitForReporting(a.app, () => queueEmpty(a.app));
+  await waitForReporting([a.app, b], () => queueEmpty(a.app));
   a.app.reporting.on("refreshed", (e) => events.push({ by: "a", e }));
   b.reporting.on("refreshed", (e) => events.push({ by: "b", e }));
 }, 60_000);
@@ -49,11 +49,11 @@ describe("reporting across replicas", () => {
     events.length = 0;
     await record(a, "alpha", "med", [{ at: "2025-04-20T00:00:00Z", value: 1 }]);
     // MEDIAN of AFTER {4, 6, 3, 1} (weights 1): sorted 1, 3, 4, 6 → cumulative 2 of 4 reaches 50 % at 3
-    await waitForReporting(a.app, async () => {
+    await waitForReporting([a.app, b], async () => {
       const [r] = await a.app.db.ds.query(`SELECT current_value FROM reporting.kpis WHERE kpi_id = $1`, [id]);
       return r.current_value === 3;
     });
-    await waitForReporting(a.app, () => queueEmpty(a.app));
+    await waitForReporting([a.app, b], () => queueEmpty(a.app));
     const refreshedIt = events.filter((x) => x.e.kpis.includes(id));
     expect(refreshedIt.length).toBe(1);
   });
@@ -62,7 +62,7 @@ describe("reporting across replicas", () => {
     await ok(a, `mutation($in: TrackKpiInput!) { trackKpi(input: $in) { projectSlug } }`, {
       in: { projectSlug: "alpha", metricKey: "med", target: 3.5, valuePerUnit: 0.3 },
     });
-    await waitForReporting(a.app, async () => {
+    await waitForReporting([a.app, b], async () => {
       const [r] = await a.app.db.ds.query(
         `SELECT target, target_met FROM reporting.kpis WHERE project_slug = 'alpha' AND metric_key = 'med'`,
       );
@@ -72,7 +72,7 @@ describe("reporting across replicas", () => {
 
   it("a project's rename reaches reporting.projects and its KPIs' rows", async () => {
     await ok(a, `mutation { updateProject(slug: "beta", input: { name: "Beta pilot" }) { slug } }`);
-    await waitForReporting(a.app, async () => {
+    await waitForReporting([a.app, b], async () => {
       const rows: any[] = await a.app.db.ds.query(
         `SELECT (SELECT name FROM reporting.projects WHERE slug = 'beta') AS p,
                 (SELECT project_name FROM reporting.kpis WHERE project_slug = 'beta') AS k`,

@@ -86,7 +86,7 @@ export async function seedPortfolio(t: TestApp): Promise<void> {
  * the deadline. `check` runs once at once, then after every refresh.
  */
 export async function waitForReporting(
-  app: App,
+  app: App | App[],
   check: () => Promise<boolean>,
   deadlineMs = 5000,
 ): Promise<number> {
@@ -113,11 +113,13 @@ export async function waitForReporting(
       finish();
       reject(new Error(`reporting rows not current after ${deadlineMs} ms`));
     }, deadlineMs);
+    // Any replica may do the refresh: listen to each app's refresher.
+    const apps = Array.isArray(app) ? app : [app];
     const finish = () => {
       clearTimeout(timer);
-      app.reporting.off("refreshed", onRefresh);
+      for (const a of apps) a.reporting.off("refreshed", onRefresh);
     };
-    app.reporting.on("refreshed", onRefresh);
+    for (const a of apps) a.reporting.on("refreshed", onRefresh);
   });
 }
 
