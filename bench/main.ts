@@ -15,6 +15,7 @@ import { openObservationsEnv } from "./observations-env.js";
 import { pageBenchmark } from "./page.js";
 import { type BenchCluster, openBenchCluster } from "./postgres.js";
 import { type BenchName, machine, SECTION_ORDER, writeResults } from "./report.js";
+import { reportingBenchmark } from "./reporting.js";
 import { servicenowBenchmark } from "./servicenow.js";
 import { fmt } from "./stats.js";
 import { subscribersBenchmark } from "./subscribers.js";
@@ -30,6 +31,7 @@ const RUN_ORDER: BenchName[] = [
   "subscribers",
   "auth",
   "alerts",
+  "reporting",
   "ingest",
   "bulk",
   "kpi",
@@ -42,6 +44,7 @@ const SINGLE: Partial<Record<BenchName, (ctx: BenchContext) => Promise<Section>>
   page: pageBenchmark,
   auth: authBenchmark,
   alerts: alertsBenchmark,
+  reporting: reportingBenchmark,
 };
 
 function selected(): BenchName[] {

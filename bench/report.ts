@@ -20,6 +20,7 @@ export const SECTION_ORDER = [
   "page",
   "auth",
   "alerts",
+  "reporting",
 ] as const;
 export type BenchName = (typeof SECTION_ORDER)[number];
 

@@ -2,6 +2,7 @@
 import { InitialSchema1764400000000 } from "./1764400000000-InitialSchema.js";
 import { CollectorRuns1764500000000 } from "./1764500000000-CollectorRuns.js";
 import { ApiKeys1764600000000 } from "./1764600000000-ApiKeys.js";
+import { Reporting1764700000000 } from "./1764700000000-Reporting.js";
 import { Governance1764800000000 } from "./1764800000000-Governance.js";
 import { CollectorRunSkipped1764900000000 } from "./1764900000000-CollectorRunSkipped.js";
 
@@ -9,6 +10,7 @@ export const migrations = [
   InitialSchema1764400000000,
   CollectorRuns1764500000000,
   ApiKeys1764600000000,
+  Reporting1764700000000,
   Governance1764800000000,
   CollectorRunSkipped1764900000000,
 ];

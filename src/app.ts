@@ -14,6 +14,9 @@ import { AlertService, type AlertServiceOptions } from "./governance/alerts/serv
 import { KpiEngine } from "./kpi/engine.js";
 import { LiveHub } from "./live/hub.js";
 import type { Logger } from "./log.js";
+import { setKpiGaugeSource } from "./metrics/registry.js";
+import { ensureReaderRole } from "./reporting/reader-role.js";
+import { ReportingRefresher } from "./reporting/refresher.js";
 
 export interface App {
   port: number;
@@ -24,6 +27,7 @@ export interface App {
   collectors: CollectorService;
   events: LiveHub;
   alerts: AlertService;
+  reporting: ReportingRefresher;
   stop(): Promise<void>;
 }
 
@@ -45,6 +49,7 @@ export async function startApp(env: Env, log: Logger, opts: AppOptions): Promise
 
   const db = await openDatabase(env, log);
   const access = new Access(db.ds, env.auth, log);
+  let reporting: ReportingRefresher | null = null;
   try {
     checkStartup(env.auth, await access.start(), env.host); // open mode only on a loopback HOST
     await applyConfig(db.ds, config, file);
@@ -59,6 +64,12 @@ export async function startApp(env: Env, log: Logger, opts: AppOptions): Promise
       log.child({ component: "alerts" }),
       opts.alertOptions,
     );
+    // The reporting schema: filled from the engine at start-up, then kept current from the change queue.
+    if (env.readerPassword) await ensureReaderRole(db.ds, env.readerPassword);
+    reporting = new ReportingRefresher(db.ds, engine, db.url, config.currency, log);
+    await reporting.start();
+    const refresher = reporting;
+    const unsetGauges = setKpiGaugeSource(db.ds);
     const collectors = new CollectorService(
       { ds: db.ds, log, events, owner: ownerId() },
       instances,
@@ -72,6 +83,7 @@ export async function startApp(env: Env, log: Logger, opts: AppOptions): Promise
       events,
       collectors,
       alerts,
+      metricsPublic: env.metricsPublic,
     };
     const schema = await buildUpliftSchema();
     const server = await createServer(schema, services, {
@@ -98,6 +110,7 @@ export async function startApp(env: Env, log: Logger, opts: AppOptions): Promise
       collectors,
       events,
       alerts,
+      reporting: refresher,
       stop() {
         // Stop taking work, cancel runs (they keep what they committed), drain requests, close the database.
         stopping ??= (async () => {
@@ -109,7 +122,9 @@ export async function startApp(env: Env, log: Logger, opts: AppOptions): Promise
           await alerts.stop();
           log.debug("alerts stopped");
           await events.stop();
-          log.debug("change listener stopped");
+          await refresher.stop();
+          unsetGauges();
+          log.debug("change listeners stopped");
           await db.close();
           log.debug("database closed");
         })();
@@ -118,6 +133,7 @@ export async function startApp(env: Env, log: Logger, opts: AppOptions): Promise
     };
   } catch (e) {
     access.close();
+    await reporting?.stop();
     await db.close();
     throw e;
   }

@@ -20,6 +20,8 @@ export interface AppServices {
   collectors: CollectorDirectory;
   /** Alert rules' evaluation, the alertFired subscription and webhook delivery. */
   alerts: AlertService;
+  /** UPLIFT_METRICS_PUBLIC=on: /metrics answers without credentials. */
+  metricsPublic?: boolean;
 }
 
 /** Per-request batching: a page of N projects costs one query per relation, not N. */

@@ -13,6 +13,8 @@ import { ReadinessProbe } from "../http/readiness.js";
 import { requestLog } from "../http/request-log.js";
 import { bulkIngestRouter } from "../ingest/route.js";
 import { log } from "../log.js";
+import { httpMetrics, metricsRoute } from "../metrics/http.js";
+import { restRouter } from "../rest/router.js";
 import { type AppServices, type Context, createContext } from "./context.js";
 import { formatError } from "./format-error.js";
 import { ByteBoundedCache, documentBytes } from "./limits/document-cache.js";
@@ -54,6 +56,7 @@ export async function createServer(
 ): Promise<UpliftServer> {
   const app = express();
   app.disable("x-powered-by");
+  app.use(httpMetrics());
   const httpServer = http.createServer(app);
   app.use(requestLog(log));
   const limiter = opts.rateLimit > 0 ? new RateLimiter(opts.rateLimit) : null;
@@ -103,7 +106,7 @@ export async function createServer(
     else res.status(503).json({ status: "unavailable", reason });
   });
   // Every route below needs a credential when auth is on (401 otherwise) and sets res.locals.principal.
-  app.use(opts.access.http());
+  app.use(opts.access.http(services.metricsPublic ? ["/metrics"] : []));
   // After authentication, so that requests are counted per key; the health checks never count.
   if (limiter) app.use(rateLimit(limiter));
 
@@ -116,6 +119,8 @@ export async function createServer(
   );
 
   app.use(bulkIngestRouter(services.ds));
+  app.use(restRouter(services));
+  app.get("/metrics", metricsRoute(services.metricsPublic ?? false));
   app.use(dashboardRouter());
 
   app.use((_req: Request, res: Response) =>

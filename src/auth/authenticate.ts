@@ -152,8 +152,11 @@ export class Access {
     return !(await this.required());
   }
 
-  /** Express middleware: sets `res.locals.principal`, or answers 401 / 403 itself. */
-  http(): RequestHandler {
+  /**
+   * Express middleware: sets `res.locals.principal`, or answers 401 / 403 itself. `alsoPublic` lists more
+   * paths that need no credential (`/metrics` with UPLIFT_METRICS_PUBLIC=on); the Host check still applies.
+   */
+  http(alsoPublic: readonly string[] = []): RequestHandler {
     return async (req: Request, res: Response, next: NextFunction) => {
       try {
         if (req.path === "/healthz" || req.path === "/readyz") return next();
@@ -165,7 +168,7 @@ export class Access {
             "Host header is not a loopback name; an open (auth off) server answers only localhost, 127.0.0.1 and [::1]",
           );
         }
-        if (isPublicPath(req.path)) return next();
+        if (isPublicPath(req.path) || alsoPublic.includes(req.path)) return next();
         const header = req.headers.authorization;
         const secret = header === undefined ? null : (bearer(header) ?? "");
         const id = await this.identify(secret);

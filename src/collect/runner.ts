@@ -1,6 +1,7 @@
 import type { DataSource } from "typeorm";
 import type { Events } from "../live/events.js";
 import type { Logger } from "../log.js";
+import { recordCollectorRun } from "../metrics/registry.js";
 import { RunBatch } from "./batch.js";
 import { createHttpClient } from "./http-client.js";
 import type { Instance } from "./instances.js";
@@ -156,5 +157,6 @@ export async function executeRun(
     ms: Date.now() - started,
   });
   deps.events.runFinished(toApi(finished));
+  recordCollectorRun(finished);
   return finished;
 }

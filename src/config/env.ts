@@ -26,6 +26,12 @@ export interface Env {
   rateLimit: number;
   /** PostgreSQL statement_timeout of the API's connections, ms; 0 = none. */
   statementTimeoutMs: number;
+  /** UPLIFT_READER_PASSWORD: creates/updates the read-only `uplift_reader` role (reporting schema only). */
+  readerPassword: string | null;
+  /** UPLIFT_PG_PORT: the embedded server's fixed port (null: a free one). */
+  pgPort: number | null;
+  /** UPLIFT_METRICS_PUBLIC=on: /metrics without credentials. */
+  metricsPublic: boolean;
 }
 
 export interface QueryLimits {
@@ -102,6 +108,9 @@ export function readEnv(e: NodeJS.ProcessEnv = process.env): Env {
       0,
       24 * 3600 * 1000,
     ),
+    readerPassword: e.UPLIFT_READER_PASSWORD || null,
+    pgPort: e.UPLIFT_PG_PORT?.trim() ? int("UPLIFT_PG_PORT", e.UPLIFT_PG_PORT, 0, 1, 65535) : null,
+    metricsPublic: onOff("UPLIFT_METRICS_PUBLIC", e.UPLIFT_METRICS_PUBLIC, false),
     ws: {
       maxConnections: int("UPLIFT_WS_MAX_CONNECTIONS", e.UPLIFT_WS_MAX_CONNECTIONS, 20_000, 1, 1_000_000),
       maxSubscriptionsPerConnection: int(

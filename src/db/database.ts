@@ -32,7 +32,11 @@ export async function openDatabase(env: Env, log: Logger): Promise<Database> {
   let embedded: EmbeddedPostgres | null = null;
   let url = env.databaseUrl;
   if (!url) {
-    embedded = await startEmbeddedPostgres({ dataDir: env.dataDir, log: (l) => log.info(l) });
+    embedded = await startEmbeddedPostgres({
+      dataDir: env.dataDir,
+      port: env.pgPort ?? 0,
+      log: (l) => log.info(l),
+    });
     url = embedded.url;
     // The embedded server has one database; Uplift's lives beside the default one.
     const { default: pg } = await import("pg");

@@ -3,6 +3,7 @@ import type { Aggregation, MetricRow } from "../db/entities/metric.js";
 import type { ProjectRow } from "../db/entities/project.js";
 import { annualBenefit } from "./annual-benefit.js";
 import { finiteOrNull, improvementPct, targetMet } from "./improvement.js";
+import { centsOrNull } from "./money.js";
 import type { CohortAggregates, KpiAggregates, PhaseAggregate } from "./phase-aggregates.js";
 import { type KpiWindows, resolveWindows } from "./phases.js";
 import { type SufficientStats, welchImprovementInterval, welchTTest } from "./statistics/index.js";
@@ -147,7 +148,8 @@ export function computeFigures(s: KpiSubject, agg: KpiAggregates, updatedAt: Dat
     current,
     improvementPct: improvement,
     targetMet: targetMet(direction, current.value, kpi.target),
-    annualBenefit: benefit,
+    // Money in cents (contract "Money"), so every reader (GraphQL, REST, SQL, ROI sums) sees the same figure.
+    annualBenefit: centsOrNull(benefit),
     control,
     pValue,
     confidence,

@@ -1,5 +1,6 @@
 import type { CostKind } from "../db/entities/cost.js";
 import { finiteOrNull } from "./improvement.js";
+import { cents } from "./money.js";
 
 export interface RoiFigures {
   horizonMonths: number;
@@ -32,11 +33,14 @@ export function computeRoi(
   if (denominator <= 0) paybackMonths = null;
   else if (oneTime === 0) paybackMonths = 0;
   else paybackMonths = finiteOrNull(oneTime / denominator);
+  // Money in cents (contract "Money"); the percentage and the months from the exact figures.
+  const benefitCents = cents(benefit);
+  const costCents = cents(cost);
   return {
     horizonMonths,
-    benefit,
-    cost,
-    net,
+    benefit: benefitCents,
+    cost: costCents,
+    net: cents(benefitCents - costCents),
     roiPct: cost === 0 ? null : finiteOrNull((net / cost) * 100),
     paybackMonths,
   };

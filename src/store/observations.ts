@@ -10,6 +10,7 @@ import {
   MAX_WEIGHT,
 } from "../domain/rules.js";
 import { BadInputError, type InputProblem } from "../errors.js";
+import { observationsIngested } from "../metrics/registry.js";
 import { notifyChanges, type Queryable } from "./changes.js";
 
 export interface ObservationInput {
@@ -257,5 +258,7 @@ export async function recordObservations(
   const problems: InputProblem[] = [];
   const rows = await resolveBatch(ds, items, field, problems);
   if (problems.length) throw new BadInputError(problems);
-  return ds.transaction((m) => upsertObservations(m, rows));
+  const result = await ds.transaction((m) => upsertObservations(m, rows));
+  observationsIngested.inc({ source: "api" }, result.inserted + result.updated);
+  return result;
 }

@@ -330,7 +330,9 @@ describe("annualBenefit", () => {
     const years = 45.5 / 365.25;
     const perYear = 90 / years; // ≈ 722.5
     expectNum(k.current.value, 17, "current");
-    expectNum(k.annualBenefit, (30 - 17) * 2 * perYear, "annualBenefit"); // ≈ 18,785
+    // (30 − 17) × 2 × perYear = 26 × 90 × 365.25 / 45.5 = 18,784.2857… → in cents (contract "Money")
+    expect((30 - 17) * 2 * perYear).toBeCloseTo(18_784.2857, 3);
+    expect(k.annualBenefit).toBe(18_784.29);
   });
 
   it("with afterFrom/afterTo: the span is afterTo − afterFrom", async () => {
@@ -352,7 +354,7 @@ describe("annualBenefit", () => {
     const k = await kpi(t, "ab-window", "ab.time");
     // AFTER mean (18 + 2)/4 = 5; volume = 4 / (10/365.25) = 146.1 per year; (8 − 5) × 1 × 146.1 = 438.3
     expectNum(k.current.value, 5, "current");
-    expectNum(k.annualBenefit, 3 * (4 / (10 / 365.25)), "annualBenefit");
+    expect(k.annualBenefit).toBe(438.3); // 3 × 4 × 36.525, already whole cents
   });
 
   it("without goLiveAt or afterFrom the span starts at the first AFTER observation (contract silent)", async () => {
@@ -366,7 +368,8 @@ describe("annualBenefit", () => {
     const k = await kpi(t, "ab-nogo", "ab.time");
     // AFTER = everything: mean 1, count 15 over 20 days → 15 / (20/365.25) per year; (11 − 1) × 1 × that
     expect(k.baseline).toEqual({ value: 11, count: 0, from: null, to: null });
-    expectNum(k.annualBenefit, 10 * (15 / (20 / 365.25)), "annualBenefit");
+    // 10 × 15 × 365.25 / 20 = 2,739.375: half a cent, rounded away from zero (contract "Money")
+    expect(k.annualBenefit).toBe(2_739.38);
   });
 
   it("is null when the AFTER span is 0 (a single AFTER observation exactly at go-live)", async () => {

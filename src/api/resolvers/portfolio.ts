@@ -2,6 +2,7 @@ import { Arg, Ctx, FieldResolver, Float, Int, Query, Resolver, Root } from "type
 import { canSeeProject } from "../../auth/roles.js";
 import type { ProjectRow } from "../../db/entities/project.js";
 import { BadInputError } from "../../errors.js";
+import { cents } from "../../kpi/money.js";
 import { isStalledPilot, portfolioFigures } from "../../kpi/portfolio.js";
 import { listProjects } from "../../store/projects.js";
 import type { Context } from "../context.js";
@@ -41,7 +42,9 @@ export class PortfolioResolver {
     const kpiLists = await Promise.all(root.projects.map((p) => ctx.loaders.kpis.load(String(p.id))));
     const ids = kpiLists.flat().map((k) => String(k.kpi.id));
     const figures = await ctx.loaders.figures.loadMany(ids);
-    return figures.reduce<number>((s, f) => s + (f instanceof Error ? 0 : (f.figures.annualBenefit ?? 0)), 0);
+    return cents(
+      figures.reduce<number>((s, f) => s + (f instanceof Error ? 0 : (f.figures.annualBenefit ?? 0)), 0),
+    );
   }
 }
 

@@ -17,7 +17,11 @@ export class CostRow {
   @Column({ type: "text" })
   kind!: CostKind;
 
-  @Column({ type: "double precision" })
+  /** Stored exactly (numeric); pg returns numeric as text, read back as a number. */
+  @Column({
+    type: "numeric",
+    transformer: { to: (v: number) => v, from: (v: string | null) => (v === null ? null : Number(v)) },
+  })
   amount!: number;
 
   @Column({ type: "timestamptz", name: "starts_at" })
