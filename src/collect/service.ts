@@ -150,13 +150,15 @@ export class CollectorService implements CollectorDirectory {
     this.reaper.unref();
     const now = this.opts.now?.() ?? new Date();
     for (const inst of this.instances.filter((i) => i.config.enabled)) {
-      this.arm(inst, now);
       const last = await lastActivity(ds, inst.name);
       const missed = last ? latestMissed(inst.config.schedule, last, now) : null;
       if (missed) {
         log.info("collector overdue since the last start: running it once", { collector: inst.name, missed });
         await this.onScheduledTime(inst, missed);
       }
+      // Armed after the overdue run is claimed, so that the next time (already due, if the clock moved on
+      // meanwhile) never takes the overdue run's place.
+      this.arm(inst, now);
     }
   }
 

@@ -2,8 +2,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { buildSchema, type GraphQLSchema } from "graphql";
 import { describe, expect, it } from "vitest";
+import { OPERATIONS } from "../../src/api/access-rules.js";
 import { buildUpliftSchema } from "../../src/api/schema.js";
-import { OPERATIONS } from "../../src/auth/operations.js";
 import { PROJECT_ROOT } from "../../src/paths.js";
 
 // Every root operation has a declared role: a new query, mutation or subscription without one fails here.
@@ -21,7 +21,7 @@ describe("operation → role table", () => {
     const served = rootFields(await buildUpliftSchema());
     for (const [kind, names] of Object.entries(served) as [keyof typeof OPERATIONS, string[]][]) {
       const undeclared = names.filter((n) => !OPERATIONS[kind][n]);
-      expect(undeclared, `${kind} fields without a role in src/auth/operations.ts`).toEqual([]);
+      expect(undeclared, `${kind} fields without a role in src/api/access-rules.ts`).toEqual([]);
     }
   });
 

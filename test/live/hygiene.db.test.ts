@@ -91,7 +91,12 @@ describe("WebSocket hygiene", () => {
         id: "1",
         type: "subscribe",
         payload: {
-          query: `subscription { kpiUpdated { metric { key } current { value } series(bucket: DAY) { start value } } }`,
+          // Eight copies of a 300-day series make each message about 100 KB, so that the backlog outgrows
+          // any socket buffer the kernel gives (a few MB) and backpressure is certain, not a matter of timing.
+          query: `subscription { kpiUpdated { metric { key } current { value } ${Array.from(
+            { length: 8 },
+            (_, i) => `s${i}: series(bucket: DAY) { start value }`,
+          ).join(" ")} } }`,
         },
       }),
     );

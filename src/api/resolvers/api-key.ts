@@ -3,7 +3,7 @@ import { createApiKey, listApiKeys, revokeApiKey } from "../../store/api-keys.js
 import type { Context } from "../context.js";
 import { ApiKeyType, CreateApiKeyInput, CreatedApiKeyType } from "../types/api-key.js";
 
-// Roles are checked for every operation in src/auth/operations.ts (these are admin-only).
+// Roles are checked for every operation in src/api/access-rules.ts (these are admin-only).
 @Resolver()
 export class ApiKeyResolver {
   @Query(() => [ApiKeyType], { description: "admin" })

@@ -1,8 +1,8 @@
 import type { GraphQLFieldResolver, GraphQLSchema } from "graphql";
-import type { Context } from "../api/context.js";
+import type { Role } from "../auth/principal.js";
+import { canSeeProject, hasRole } from "../auth/roles.js";
 import { ForbiddenError, NotFoundError } from "../errors.js";
-import type { Role } from "./principal.js";
-import { canSeeProject, hasRole } from "./roles.js";
+import type { Context } from "./context.js";
 
 // Who may run each root operation, in one table (README "Access control"). Every Query, Mutation and
 // Subscription field must appear here: test/auth/operations.test.ts fails for one that does not, and at
