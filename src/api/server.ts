@@ -10,7 +10,7 @@ import type { QueryLimits, WsLimits } from "../config/env.js";
 import { dashboardRouter } from "../dashboard/route.js";
 import { RateLimiter, rateLimit } from "../http/rate-limit.js";
 import { ReadinessProbe } from "../http/readiness.js";
-import { requestLog } from "../http/request-log.js";
+import { requestContext, requestLog } from "../http/request-log.js";
 import { bulkIngestRouter } from "../ingest/route.js";
 import { log } from "../log.js";
 import { httpMetrics, metricsRoute } from "../metrics/http.js";
@@ -115,6 +115,7 @@ export async function createServer(
     jsonBodyWithDocumentCap(opts.maxBodyBytes, opts.query.maxBytes),
     express.json({ limit: opts.maxBodyBytes }),
     documentByteCap(opts.query.maxBytes),
+    requestContext, // the body parsers above called on from stream events, outside the request's context
     expressMiddleware(apollo, { context: async ({ res }) => createContext(services, res.locals.principal) }),
   );
 

@@ -41,3 +41,13 @@ export function requestLog(log: Logger) {
     logContext.run({ requestId }, () => next());
   };
 }
+
+/**
+ * Re-enters the request's log context. A body parser calls `next` from the socket's stream events, which
+ * run outside the context `requestLog` opened: mount this after one so that resolvers' log lines (and
+ * anything else that reads the context) still carry the request id.
+ */
+export function requestContext(_req: Request, res: Response, next: NextFunction) {
+  const requestId = res.locals.requestId as string | undefined;
+  return requestId ? logContext.run({ requestId }, () => next()) : next();
+}
