@@ -5,6 +5,7 @@ import { ApiKeys1764600000000 } from "./1764600000000-ApiKeys.js";
 import { Reporting1764700000000 } from "./1764700000000-Reporting.js";
 import { Governance1764800000000 } from "./1764800000000-Governance.js";
 import { CollectorRunSkipped1764900000000 } from "./1764900000000-CollectorRunSkipped.js";
+import { ReportingGovernance1765000000000 } from "./1765000000000-ReportingGovernance.js";
 
 export const migrations = [
   InitialSchema1764400000000,
@@ -13,4 +14,5 @@ export const migrations = [
   Reporting1764700000000,
   Governance1764800000000,
   CollectorRunSkipped1764900000000,
+  ReportingGovernance1765000000000,
 ];

@@ -43,12 +43,26 @@ describe("uplift_reader", () => {
       "collector_runs",
       "metrics",
       "kpi_windows",
+      "audit_log",
     ]) {
       const r = await reader.query(`SELECT count(*)::int AS n FROM reporting.${rel}`);
       expect(r.rows[0].n, rel).toBeGreaterThanOrEqual(0);
     }
     const k = await reader.query(`SELECT count(*)::int AS n FROM reporting.kpis`);
     expect(k.rows[0].n).toBe(4);
+  });
+
+  it("reads the audit log (the seed's definitions, as the API wrote them) and the runs' skipped counts", async () => {
+    const api = await t.gql(`{ auditLog(first: 1000) { id actor action projectSlug metricKey } }`);
+    expect(api.body.errors).toBeUndefined();
+    const sql = await reader.query(
+      `SELECT id::text AS id, actor, action, project_slug AS "projectSlug", metric_key AS "metricKey"
+       FROM reporting.audit_log ORDER BY at DESC, id DESC`,
+    );
+    expect(sql.rows.length).toBeGreaterThan(0);
+    expect(sql.rows).toEqual(api.body.data.auditLog);
+    const runs = await reader.query(`SELECT skipped FROM reporting.collector_runs LIMIT 0`);
+    expect(runs.fields.map((f) => f.name)).toEqual(["skipped"]);
   });
 
   it("is refused on the base tables, the queue and the migrations table", async () => {
