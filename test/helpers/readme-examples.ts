@@ -1,4 +1,4 @@
-// Finding the README's API examples and judging their answers (test/docs/readme-examples.test.ts).
+// Finding the README's API examples and judging their answers (test/docs/readme-examples.db.test.ts).
 
 /** The API's address as the README writes it; the test puts its server's port in place of 4000. */
 export const API_ADDRESS = /http:\/\/(127\.0\.0\.1|localhost):4000\b/g;

@@ -157,7 +157,7 @@ describe("reporting.observations and reporting.collector_runs", () => {
     ]);
   });
 
-  it("lists collector runs with the contract's columns", async () => {
+  it("lists collector runs with the contract's columns, then the skipped count Uplift adds", async () => {
     const cols: any[] = await t.app.db.ds.query(
       `SELECT column_name FROM information_schema.columns
        WHERE table_schema = 'reporting' AND table_name = 'collector_runs' ORDER BY ordinal_position`,
@@ -172,6 +172,7 @@ describe("reporting.observations and reporting.collector_runs", () => {
       "observations",
       "rejected",
       "error",
+      "skipped",
     ]);
   });
 });
