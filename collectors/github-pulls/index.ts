@@ -3,7 +3,9 @@ import {
   type CollectContext,
   dateOrDateTime,
   defineCollector,
+  httpUrl,
   inRange,
+  isObject,
   linkNext,
   type ObservationRecord,
   PageError,
@@ -55,9 +57,7 @@ const repo = z
 
 export const githubPullsOptions = z.strictObject({
   /** https://api.github.com, or https://HOST/api/v3 for GitHub Enterprise Server. */
-  baseUrl: z
-    .url({ protocol: /^https?$/, error: "must be an absolute http(s) URL" })
-    .default(DEFAULT_BASE_URL),
+  baseUrl: httpUrl.default(DEFAULT_BASE_URL),
   /** `owner/name`. */
   repo,
   /** A fine-grained or classic personal access token, or a GitHub App installation token. */
@@ -85,24 +85,21 @@ type PullRecord = ObservationRecord | RejectedRecord;
  * or null when it gives no figure (not merged, or merged outside a backfill's range).
  */
 export function readPull(pr: unknown, range: CollectContext<unknown>["range"] = null): PullRecord | null {
-  if (typeof pr !== "object" || pr === null || Array.isArray(pr)) {
-    return { kind: "rejected", reason: `pull request is not an object: ${showValue(pr)}` };
-  }
-  const p = pr as Record<string, unknown>;
-  const externalId = toExternalId(p.id);
+  if (!isObject(pr)) return { kind: "rejected", reason: `pull request is not an object: ${showValue(pr)}` };
+  const externalId = toExternalId(pr.id);
   const reject = (reason: string): RejectedRecord =>
-    rejection(typeof p.number === "number" ? `#${p.number}: ${reason}` : reason, externalId);
+    rejection(typeof pr.number === "number" ? `#${pr.number}: ${reason}` : reason, externalId);
   const bad = (field: string, raw: unknown, expected: string) =>
     reject(raw === undefined ? `${field} is missing` : `${field} ${showValue(raw)} is not ${expected}`);
   // `merged_at` is null on a pull request closed without merging: no figure by definition.
-  if (p.merged_at === null) return null;
-  if (externalId === null) return bad("id", p.id, "a number");
-  const merged = instant(p.merged_at);
-  if (merged === null) return bad("merged_at", p.merged_at, "an ISO-8601 date-time");
-  const created = instant(p.created_at);
-  if (created === null) return bad("created_at", p.created_at, "an ISO-8601 date-time");
+  if (pr.merged_at === null) return null;
+  if (externalId === null) return bad("id", pr.id, "a number");
+  const merged = instant(pr.merged_at);
+  if (merged === null) return bad("merged_at", pr.merged_at, "an ISO-8601 date-time");
+  const created = instant(pr.created_at);
+  if (created === null) return bad("created_at", pr.created_at, "an ISO-8601 date-time");
   if (merged < created) {
-    return reject(`merged_at ${showValue(p.merged_at)} is before created_at ${showValue(p.created_at)}`);
+    return reject(`merged_at ${showValue(pr.merged_at)} is before created_at ${showValue(pr.created_at)}`);
   }
   if (!inRange(range, merged)) return null;
   const record: ObservationRecord = {
@@ -111,8 +108,8 @@ export function readPull(pr: unknown, range: CollectContext<unknown>["range"] = 
     value: (merged.getTime() - created.getTime()) / HOUR_MS,
   };
   const dimensions: Record<string, string> = {};
-  if (typeof p.number === "number") dimensions.number = String(p.number);
-  const base = (p.base as { ref?: unknown } | null | undefined)?.ref;
+  if (typeof pr.number === "number") dimensions.number = String(pr.number);
+  const base = (pr.base as { ref?: unknown } | null | undefined)?.ref;
   if (typeof base === "string" && base !== "") dimensions.base = base;
   if (Object.keys(dimensions).length > 0) record.dimensions = dimensions;
   return record;

@@ -4,12 +4,16 @@ import {
   compareCursors,
   createCursorHold,
   defineCollector,
+  fieldEntries,
+  fieldMapOption,
+  httpUrl,
   linkNext,
   nextUrl,
   type ObservationRecord,
   PageError,
   pages,
   type RejectedRecord,
+  rawFieldsOf,
   readObservation,
   rejection,
   showValue,
@@ -39,8 +43,6 @@ const fieldPath = jsonPath.refine((p) => p.definite, {
   message: "must select a single value (no [*] or .* wildcard)",
 });
 
-const httpUrl = z.url({ protocol: /^https?$/, error: "must be an absolute http(s) URL" });
-
 const pagination = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("link") }),
   z.strictObject({ type: z.literal("next"), next: fieldPath }),
@@ -54,13 +56,7 @@ export const httpJsonOptions = z
     auth: authOption.optional(),
     /** JSONPath from a page to its list of items (`$` when the page is the list). */
     items: jsonPath,
-    fields: z.strictObject({
-      observedAt: fieldPath,
-      value: fieldPath,
-      externalId: fieldPath,
-      weight: fieldPath.optional(),
-      dimensions: z.record(z.string().min(1).max(64), fieldPath).optional(),
-    }),
+    fields: fieldMapOption(fieldPath),
     /** Absent: one page only. */
     pagination: pagination.optional(),
     maxPages: z.int().min(1).default(10_000),
@@ -85,22 +81,11 @@ type ItemRecord = ObservationRecord | RejectedRecord;
 
 /** Reads one item into an observation, or a rejection naming the field, the value and its path. */
 function readItem(item: unknown, o: HttpJsonOptions): ItemRecord {
-  const f = o.fields;
-  const dims = Object.entries(f.dimensions ?? {});
-  const paths: Record<string, unknown> = {
-    ...f,
-    ...Object.fromEntries(dims.map(([n, p]) => [`dimensions.${n}`, p])),
-  };
+  const paths = new Map(fieldEntries(o.fields));
   return readObservation(
+    rawFieldsOf(o.fields, (path) => queryOne(path, item)),
     {
-      externalId: queryOne(f.externalId, item),
-      value: queryOne(f.value, item),
-      observedAt: queryOne(f.observedAt, item),
-      weight: f.weight && queryOne(f.weight, item),
-      dimensions: Object.fromEntries(dims.map(([name, p]) => [name, queryOne(p, item)])),
-    },
-    {
-      source: (field) => ` (${(paths[field] as JsonPath).source})`,
+      source: (field) => ` (${paths.get(field)!.source})`,
       absent: (v) => (v === undefined ? "is missing" : null),
     },
   );

@@ -1,13 +1,15 @@
 import {
+  apiUrl,
   authOf,
   type CollectContext,
   dateOrDateTime,
   defineCollector,
+  httpUrl,
   inRange,
+  isObject,
   type ObservationRecord,
   PageError,
   pages,
-  parseDateTime,
   queryDateTime,
   type RejectedRecord,
   rejection,
@@ -17,6 +19,7 @@ import {
   startBound,
   timeZoneName,
   toExternalId,
+  vendorDateTime,
   z,
 } from "../../src/collect/sdk/index.js";
 
@@ -49,7 +52,7 @@ const CREDENTIALS = { user: "email", secret: "apiToken", token: "token" };
 export const jiraIssuesOptions = z
   .strictObject({
     /** https://your-site.atlassian.net (or https://api.atlassian.com/ex/jira/<cloudId> for OAuth tokens). */
-    baseUrl: z.url({ protocol: /^https?$/, error: "must be an absolute http(s) URL" }),
+    baseUrl: httpUrl,
     /** The user's filter, e.g. `project = ITSM AND issuetype = Incident`; no ORDER BY (the collector adds it). */
     jql: z
       .string()
@@ -81,16 +84,13 @@ export type JiraIssuesOptions = z.output<typeof jiraIssuesOptions>;
 
 // ---- dates -------------------------------------------------------------------------------------------
 
-const JIRA_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$/;
-
 /**
  * Jira's date-time, `2025-01-15T10:22:01.000+0000` (offset without a colon); also accepts `Z` and
  * `+00:00`. Null for anything else, numbers included (a number field is not a date).
  */
-export function parseJiraDateTime(v: unknown): Date | null {
-  if (typeof v !== "string" || !JIRA_DATE_TIME.test(v)) return null;
-  return parseDateTime(v);
-}
+export const parseJiraDateTime = vendorDateTime(
+  /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$/,
+);
 
 /**
  * A JQL date-time (`yyyy-MM-dd HH:mm`, read by Jira in the user's time zone) at or before an instant: the
@@ -134,10 +134,7 @@ function badDate(field: string, raw: unknown): string {
 export function readIssue(issue: unknown, from: string, to: string): IssueResult {
   const obj = (issue ?? {}) as { id?: unknown; key?: unknown; fields?: unknown };
   const externalId = typeof issue === "object" && issue !== null ? toExternalId(obj.id) : null;
-  const fields =
-    typeof obj.fields === "object" && obj.fields !== null && !Array.isArray(obj.fields)
-      ? (obj.fields as Record<string, unknown>)
-      : null;
+  const fields = isObject(obj.fields) ? obj.fields : null;
   const updated = fields ? parseJiraDateTime(fields.updated) : null;
   const name = typeof obj.key === "string" ? obj.key : externalId !== null ? `id ${externalId}` : "(no id)";
   const reject = (reason: string): IssueResult => ({
@@ -164,14 +161,6 @@ export function readIssue(issue: unknown, from: string, to: string): IssueResult
   };
 }
 
-function searchUrl(baseUrl: string): string {
-  const u = new URL(baseUrl);
-  u.pathname = `${u.pathname.replace(/\/+$/, "")}${SEARCH_PATH}`;
-  u.search = "";
-  u.hash = "";
-  return u.toString();
-}
-
 async function* collect(ctx: CollectContext<JiraIssuesOptions>): AsyncGenerator<SourceRecord> {
   const o = ctx.options;
   // JQL reads the bound in the user's time zone, to the minute: flooring it is the overlap, so issues
@@ -185,7 +174,7 @@ async function* collect(ctx: CollectContext<JiraIssuesOptions>): AsyncGenerator<
   let cursorMs = committed?.getTime() ?? Number.NEGATIVE_INFINITY;
   let maxUpdated = Number.NEGATIVE_INFINITY;
   const first = {
-    url: searchUrl(o.baseUrl),
+    url: apiUrl(o.baseUrl, SEARCH_PATH),
     query: { jql, fields, maxResults: o.pageSize },
     auth: authOf(o, CREDENTIALS),
   };
@@ -199,8 +188,7 @@ async function* collect(ctx: CollectContext<JiraIssuesOptions>): AsyncGenerator<
         : { query: { ...first.query, nextPageToken: body.nextPageToken } },
   });
   for await (const { body: page, url } of walk) {
-    if (typeof page !== "object" || page === null || Array.isArray(page))
-      throw new PageError(url, `expected a search result object, got ${showValue(page)}`);
+    if (!isObject(page)) throw new PageError(url, `expected a search result object, got ${showValue(page)}`);
     // An empty last page may come without `issues`.
     const issues = page.issues ?? [];
     if (!Array.isArray(issues))

@@ -3,13 +3,15 @@ import {
   authOf,
   type Checkpoint,
   type CollectContext,
+  countHeader,
   dateOrDateTime,
   defineCollector,
+  httpUrl,
   inRange,
+  isObject,
   linkNext,
   type ObservationRecord,
   PageError,
-  parseDateTime,
   queryDateTime,
   type RejectedRecord,
   rejection,
@@ -17,6 +19,7 @@ import {
   showValue,
   startBound,
   timeZoneName,
+  vendorDateTime,
 } from "../../src/collect/sdk/index.js";
 
 // ServiceNow incidents: minutes from `opened_at` to `resolved_at` of each record of a table (default
@@ -37,13 +40,11 @@ export const SETTLE_MS = 60_000;
 const DAY_MS = 86_400_000;
 const FIELDS = "sys_id,opened_at,resolved_at,sys_updated_on,number";
 
-const SN_DATE_TIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
-
 /** A Table API date-time (`2025-03-01 10:00:00`, UTC) as an instant; null for anything else (including ""). */
-export function parseServiceNowDateTime(v: unknown): Date | null {
-  if (typeof v !== "string" || !SN_DATE_TIME.test(v)) return null;
-  return parseDateTime(`${v.replace(" ", "T")}Z`);
-}
+export const parseServiceNowDateTime = vendorDateTime(
+  /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/,
+  (v) => `${v.replace(" ", "T")}Z`,
+);
 
 /** Parts of an encoded query that would break "ANDed with the collector's own conditions and order". */
 const FORBIDDEN_IN_QUERY: [RegExp, string][] = [
@@ -57,8 +58,7 @@ const CREDENTIALS = { user: "username", secret: "password", token: "token" };
 export const serviceNowIncidentsOptions = z
   .strictObject({
     /** https://<instance>.service-now.com (a path prefix is kept, for proxies). */
-    instanceUrl: z
-      .url({ protocol: /^https?$/, error: "must be an absolute http(s) URL" })
+    instanceUrl: httpUrl
       .refine((u) => !/[?#]/.test(u), "must not have a query string or a fragment")
       .transform((u) => u.replace(/\/+$/, "")),
     table: z
@@ -112,11 +112,6 @@ function nextOffset(headers: Headers, offset: number, limit: number, total: numb
   return n;
 }
 
-function totalCount(headers: Headers): number | null {
-  const v = headers.get("x-total-count")?.trim();
-  return v && /^\d+$/.test(v) ? Number(v) : null;
-}
-
 interface Bounds {
   /** sys_updated_on >= lower (null: no lower bound). */
   lower: Date | null;
@@ -162,9 +157,7 @@ function readRecord(
   const at = cursor !== undefined ? { cursor } : {};
   const skip = (): Checkpoint | null => (cursor !== undefined ? { kind: "checkpoint", cursor } : null);
   const reject = (reason: string): RejectedRecord => rejection(`${label}${reason}`, sysId, cursor);
-  if (item === null || typeof item !== "object" || Array.isArray(item)) {
-    return rejection(`record ${showValue(item)} is not an object`, null, cursor);
-  }
+  if (!isObject(item)) return rejection(`record ${showValue(item)} is not an object`, null, cursor);
   if (updatedOn === null) {
     return reject(`sys_updated_on ${showValue(r.sys_updated_on)} is not a date-time (YYYY-MM-DD HH:mm:ss)`);
   }
@@ -226,7 +219,7 @@ async function* collect(ctx: CollectContext<ServiceNowIncidentsOptions>): AsyncG
       auth,
     });
     const where = res.url;
-    const total = totalCount(res.headers);
+    const total = countHeader(res.headers, "x-total-count");
     if (total === null && !warnedNoCount) {
       warnedNoCount = true;
       ctx.log.warn("servicenow: no X-Total-Count header; changes during the run cannot be detected", { url });
@@ -238,11 +231,7 @@ async function* collect(ctx: CollectContext<ServiceNowIncidentsOptions>): AsyncG
       if (last !== null && (bounds.lower === null || last > bounds.lower)) {
         ctx.log.info(
           "servicenow: the result set changed during the run; asking again from the last record read",
-          {
-            from: last.toISOString(),
-            before: previousTotal,
-            now: total,
-          },
+          { from: last.toISOString(), before: previousTotal, now: total },
         );
         bounds.lower = last;
         ({ query, earliest } = encodedQuery(o, bounds));
@@ -256,9 +245,7 @@ async function* collect(ctx: CollectContext<ServiceNowIncidentsOptions>): AsyncG
         frozen = { cursor: (last ?? bounds.lower)?.toISOString() };
         ctx.log.warn(
           "servicenow: the result set changed during the run; the cursor stays put so the next run re-reads",
-          {
-            cursor: frozen.cursor,
-          },
+          { cursor: frozen.cursor },
         );
       }
     }
