@@ -7,7 +7,7 @@ import {
   fieldEntries,
   fieldMapOption,
   httpUrl,
-  type ObservationRecord,
+  type ReadRecord,
   type RejectedRecord,
   rawFieldsOf,
   readObservation,
@@ -146,13 +146,13 @@ async function* chunksOf(ctx: CollectContext<CsvOptions>): AsyncGenerator<string
   for await (const chunk of stream) yield chunk as string;
 }
 
-async function* collect(ctx: CollectContext<CsvOptions>): AsyncGenerator<ObservationRecord | RejectedRecord> {
+async function* collect(ctx: CollectContext<CsvOptions>): AsyncGenerator<ReadRecord> {
   const o = ctx.options;
   const source = o.url ?? path.resolve(o.path!);
   const parser = new CsvParser({ delimiter: o.delimiter });
   let layout: Layout | null = o.header ? null : layoutOf(o.columns, null, source);
 
-  function* handle(records: CsvRecord[]): Generator<ObservationRecord | RejectedRecord> {
+  function* handle(records: CsvRecord[]): Generator<ReadRecord> {
     for (const rec of records) {
       if (layout === null) {
         layout = layoutOf(o.columns, rec.fields, source);

@@ -3,6 +3,7 @@ import {
   type CollectContext,
   dateOrDateTime,
   defineCollector,
+  explainStatus,
   httpUrl,
   inRange,
   isObject,
@@ -11,9 +12,9 @@ import {
   PageError,
   pages,
   parseDateTime,
+  type ReadRecord,
   type RejectedRecord,
   rejection,
-  SourceError,
   type SourceRecord,
   showValue,
   startBound,
@@ -78,13 +79,11 @@ function instant(v: unknown): Date | null {
   return typeof v === "string" ? parseDateTime(v) : null;
 }
 
-type PullRecord = ObservationRecord | RejectedRecord;
-
 /**
  * One pull request of the list: an observation, a rejection naming the unreadable field and its value,
  * or null when it gives no figure (not merged, or merged outside a backfill's range).
  */
-export function readPull(pr: unknown, range: CollectContext<unknown>["range"] = null): PullRecord | null {
+export function readPull(pr: unknown, range: CollectContext<unknown>["range"] = null): ReadRecord | null {
   if (!isObject(pr)) return { kind: "rejected", reason: `pull request is not an object: ${showValue(pr)}` };
   const externalId = toExternalId(pr.id);
   const reject = (reason: string): RejectedRecord =>
@@ -136,38 +135,28 @@ async function* collect(ctx: CollectContext<GithubPullsOptions>): AsyncGenerator
     },
     next: (page) => (older ? null : linkNext(page.headers.get("link"), page.url)),
   });
-  try {
-    for await (const page of walk) {
-      const list = page.status === 204 ? [] : page.body;
-      if (!Array.isArray(list))
-        throw new PageError(
-          page.url,
-          `expected a JSON array of pull requests, got ${showValue(list)}`,
-          page.status,
-        );
-      for (const pr of list) {
-        const updated = instant((pr as { updated_at?: unknown } | null)?.updated_at);
-        // Sorted by updated_at descending: everything from here on was read by an earlier run.
-        if (updated !== null && from !== null && updated < from) {
-          older = true;
-          break;
-        }
-        if (updated !== null && (newest === null || updated > newest)) newest = updated;
-        const record = readPull(pr, ctx.range);
-        if (record) yield record;
-        else if ((pr as { merged_at?: unknown }).merged_at === null) ctx.skip(); // closed unmerged
-      }
-    }
-  } catch (e) {
-    // GitHub answers 404, not 403, for a private repository the token cannot see.
-    if (e instanceof SourceError && e.status === 404 && e.url?.startsWith(url)) {
-      throw new SourceError(
-        `repository ${o.repo} not found at ${base}, or the token cannot see it (HTTP 404): check repo and the token's repository access`,
-        404,
-        e.url,
+  // GitHub answers 404, not 403, for a private repository the token cannot see.
+  const notFound = `repository ${o.repo} not found at ${base}, or the token cannot see it (HTTP 404): check repo and the token's repository access`;
+  for await (const page of explainStatus(walk, 404, url, notFound)) {
+    const list = page.status === 204 ? [] : page.body;
+    if (!Array.isArray(list))
+      throw new PageError(
+        page.url,
+        `expected a JSON array of pull requests, got ${showValue(list)}`,
+        page.status,
       );
+    for (const pr of list) {
+      const updated = instant((pr as { updated_at?: unknown } | null)?.updated_at);
+      // Sorted by updated_at descending: everything from here on was read by an earlier run.
+      if (updated !== null && from !== null && updated < from) {
+        older = true;
+        break;
+      }
+      if (updated !== null && (newest === null || updated > newest)) newest = updated;
+      const record = readPull(pr, ctx.range);
+      if (record) yield record;
+      else if ((pr as { merged_at?: unknown }).merged_at === null) ctx.skip(); // closed unmerged
     }
-    throw e;
   }
   // Every page down to the bound was read: the newest updated_at seen is safe to commit. A backfill
   // leaves the cursor alone, and the cursor never moves back (a reopened pull request leaves the list).

@@ -9,10 +9,9 @@ import {
   httpUrl,
   linkNext,
   nextUrl,
-  type ObservationRecord,
   PageError,
   pages,
-  type RejectedRecord,
+  type ReadRecord,
   rawFieldsOf,
   readObservation,
   rejection,
@@ -77,10 +76,8 @@ export const httpJsonOptions = z
 
 export type HttpJsonOptions = z.output<typeof httpJsonOptions>;
 
-type ItemRecord = ObservationRecord | RejectedRecord;
-
 /** Reads one item into an observation, or a rejection naming the field, the value and its path. */
-function readItem(item: unknown, o: HttpJsonOptions): ItemRecord {
+function readItem(item: unknown, o: HttpJsonOptions): ReadRecord {
   const paths = new Map(fieldEntries(o.fields));
   return readObservation(
     rawFieldsOf(o.fields, (path) => queryOne(path, item)),
@@ -111,7 +108,7 @@ function nextPage(o: HttpJsonOptions, body: unknown, headers: Headers, url: stri
   return nextUrl(queryOne(o.pagination.next, body), url, `next page (${o.pagination.next.source})`);
 }
 
-async function* collect(ctx: CollectContext<HttpJsonOptions>): AsyncGenerator<ItemRecord> {
+async function* collect(ctx: CollectContext<HttpJsonOptions>): AsyncGenerator<ReadRecord> {
   const o = ctx.options;
   const first = new URL(o.url);
   if (o.cursorParam && ctx.cursor !== null) first.searchParams.set(o.cursorParam, ctx.cursor);
@@ -131,7 +128,7 @@ async function* collect(ctx: CollectContext<HttpJsonOptions>): AsyncGenerator<It
   for await (const page of walk) {
     // Everything on the page is read before anything is yielded: a garbage page yields nothing.
     const items = page.status === 204 ? [] : itemsOf(page.body, o.items, page.url);
-    const out: ItemRecord[] = [];
+    const out: ReadRecord[] = [];
     at.url = page.url;
     for (const [i, item] of items.entries()) {
       at.item = i;

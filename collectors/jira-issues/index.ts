@@ -1,17 +1,17 @@
 import {
   apiUrl,
   authOf,
+  basicOrBearerOptions,
   type CollectContext,
   dateOrDateTime,
   defineCollector,
   httpUrl,
   inRange,
   isObject,
-  type ObservationRecord,
   PageError,
   pages,
   queryDateTime,
-  type RejectedRecord,
+  type ReadRecord,
   rejection,
   requireBasicOrBearer,
   type SourceRecord,
@@ -47,7 +47,7 @@ function unquoted(jql: string): string {
   return jql.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, '""');
 }
 
-const CREDENTIALS = { user: "email", secret: "apiToken", token: "token" };
+const CREDENTIALS = { user: "email", secret: "apiToken", token: "token" } as const;
 
 export const jiraIssuesOptions = z
   .strictObject({
@@ -65,11 +65,9 @@ export const jiraIssuesOptions = z
     from: fieldId.default("created"),
     /** Field the duration ends at; issues where it is empty (unresolved) are skipped. */
     to: fieldId.default("resolutiondate"),
-    /** Basic auth: the Atlassian account's email and an API token. */
-    email: z.string().min(1).optional(),
-    apiToken: z.string().min(1).optional(),
-    /** Bearer auth: an OAuth 2.0 access token (baseUrl then is https://api.atlassian.com/ex/jira/<cloudId>). */
-    token: z.string().min(1).optional(),
+    // Basic auth: the Atlassian account's email and an API token; or Bearer auth: an OAuth 2.0 access
+    // token (baseUrl then is https://api.atlassian.com/ex/jira/<cloudId>).
+    ...basicOrBearerOptions(CREDENTIALS),
     /** First run: issues updated since then (default 365 days before the run). */
     since: dateOrDateTime.optional(),
     /** The integration user's time zone in Jira (profile setting): JQL dates are read in it. */
@@ -117,7 +115,7 @@ interface SearchPage {
 }
 
 type IssueResult =
-  | { kind: "record"; record: ObservationRecord | RejectedRecord; updated: Date | null }
+  | { kind: "record"; record: ReadRecord; updated: Date | null }
   | { kind: "skipped"; updated: Date | null };
 
 /** Why a from/to value is not a date-time, naming the field. */
@@ -198,7 +196,7 @@ async function* collect(ctx: CollectContext<JiraIssuesOptions>): AsyncGenerator<
       throw new PageError(url, `"nextPageToken" is not a string (found ${showValue(next)})`);
 
     // The whole page is read before anything is yielded.
-    const out: (ObservationRecord | RejectedRecord)[] = [];
+    const out: ReadRecord[] = [];
     for (const r of issues.map((issue) => readIssue(issue, o.from, o.to))) {
       if (r.updated) maxUpdated = Math.max(maxUpdated, r.updated.getTime());
       if (r.kind === "skipped") ctx.skip();

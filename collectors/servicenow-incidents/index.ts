@@ -1,6 +1,7 @@
 import { z } from "zod";
 import {
   authOf,
+  basicOrBearerOptions,
   type Checkpoint,
   type CollectContext,
   countHeader,
@@ -10,12 +11,12 @@ import {
   inRange,
   isObject,
   linkNext,
-  type ObservationRecord,
   PageError,
   queryDateTime,
   type RejectedRecord,
   rejection,
   requireBasicOrBearer,
+  type SourceRecord,
   showValue,
   startBound,
   timeZoneName,
@@ -53,7 +54,7 @@ const FORBIDDEN_IN_QUERY: [RegExp, string][] = [
   [/\^EQ/, "must not contain ^EQ: conditions after it would be ignored"],
 ];
 
-const CREDENTIALS = { user: "username", secret: "password", token: "token" };
+const CREDENTIALS = { user: "username", secret: "password", token: "token" } as const;
 
 export const serviceNowIncidentsOptions = z
   .strictObject({
@@ -74,9 +75,7 @@ export const serviceNowIncidentsOptions = z
         for (const [re, message] of FORBIDDEN_IN_QUERY)
           if (re.test(q)) ctx.addIssue({ code: "custom", message });
       }),
-    username: z.string().min(1).optional(),
-    password: z.string().min(1).optional(),
-    token: z.string().min(1).optional(),
+    ...basicOrBearerOptions(CREDENTIALS),
     /** Where the first run starts (sys_updated_on); default 365 days before the run. */
     since: dateOrDateTime.optional(),
     /** The integration user's time zone (IANA), in which ServiceNow reads encoded-query date-times. */
@@ -87,8 +86,6 @@ export const serviceNowIncidentsOptions = z
   .superRefine(requireBasicOrBearer(CREDENTIALS));
 
 export type ServiceNowIncidentsOptions = z.output<typeof serviceNowIncidentsOptions>;
-
-type Out = ObservationRecord | RejectedRecord | Checkpoint;
 
 /** The `rel="next"` target of a Link header (ServiceNow writes `<url>;rel="first",<url>;rel="next",…`). */
 export const nextLink = (header: string | null) =>
@@ -150,7 +147,7 @@ function readRecord(
   cursor: string | undefined,
   b: Bounds,
   unresolved: () => void = () => {},
-): Out | null {
+): SourceRecord | null {
   const r = (item ?? {}) as Record<string, unknown>;
   const sysId = typeof r.sys_id === "string" && r.sys_id !== "" ? r.sys_id : null;
   const label = typeof r.number === "string" && r.number !== "" ? `${r.number}: ` : "";
@@ -183,7 +180,7 @@ function readRecord(
   return { externalId: sysId, observedAt: resolved, value: ms / 60_000, ...at };
 }
 
-async function* collect(ctx: CollectContext<ServiceNowIncidentsOptions>): AsyncGenerator<Out> {
+async function* collect(ctx: CollectContext<ServiceNowIncidentsOptions>): AsyncGenerator<SourceRecord> {
   const o = ctx.options;
   const url = `${o.instanceUrl}/api/now/table/${o.table}`;
   const auth = authOf(o, CREDENTIALS);
@@ -257,7 +254,7 @@ async function* collect(ctx: CollectContext<ServiceNowIncidentsOptions>): AsyncG
       throw new PageError(where, `expected a JSON object with a "result" array, got ${showValue(res.body)}`);
     }
     // The whole page is read before any of it is yielded: a page out of order yields nothing.
-    const out: Out[] = [];
+    const out: SourceRecord[] = [];
     for (const [i, item] of result.entries()) {
       const updatedOn = parseServiceNowDateTime((item as Record<string, unknown> | null)?.sys_updated_on);
       if (updatedOn !== null) {

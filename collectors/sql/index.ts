@@ -4,9 +4,8 @@ import {
   createCursorHold,
   defineCollector,
   isoDateTime,
-  type ObservationRecord,
   parseDateTime,
-  type RejectedRecord,
+  type ReadRecord,
   readObservation,
   rejection,
   SourceError,
@@ -64,11 +63,9 @@ async function cancelBackend(connectionString: string, pid: number): Promise<voi
   }
 }
 
-type RowRecord = ObservationRecord | RejectedRecord;
-
 const COLUMN: Record<string, string> = { externalId: "external_id", observedAt: "observed_at" };
 
-function readRow(row: Record<string, unknown>, n: number): { record: RowRecord; at: Date | null } {
+function readRow(row: Record<string, unknown>, n: number): { record: ReadRecord; at: Date | null } {
   const at = toInstant(row.observed_at);
   const d = row.dimensions ?? {};
   if (typeof d !== "object" || Array.isArray(d) || d instanceof Date) {
@@ -99,7 +96,7 @@ function readRow(row: Record<string, unknown>, n: number): { record: RowRecord; 
   return { record, at };
 }
 
-async function* collect(ctx: CollectContext<SqlOptions>): AsyncGenerator<RowRecord> {
+async function* collect(ctx: CollectContext<SqlOptions>): AsyncGenerator<ReadRecord> {
   const o = ctx.options;
   const usesCursor = /\$1(?!\d)/.test(o.query);
   const param = ctx.range?.from?.toISOString() ?? ctx.cursor ?? o.since?.toISOString() ?? null;

@@ -1,6 +1,5 @@
 import {
   basicAuth,
-  type Checkpoint,
   type CollectContext,
   createPacer,
   dateOrDateTime,
@@ -9,11 +8,12 @@ import {
   inRange,
   isObject,
   nextUrl,
-  type ObservationRecord,
   PageError,
   pages,
+  type ReadRecord,
   type RejectedRecord,
   rejection,
+  type SourceRecord,
   showValue,
   startBound,
   toExternalId,
@@ -74,10 +74,7 @@ const HANDLE_FIELDS = ["talk_time", "hold_time", "wrap_up_time"] as const;
  * when the call gives no figure yet (in progress: no duration, or a part of the handle time still open).
  * Such a call is exported again when Zendesk updates it, and collected then.
  */
-export function readCall(
-  call: unknown,
-  measure: ZendeskTalkCallsOptions["measure"],
-): ObservationRecord | RejectedRecord | null {
+export function readCall(call: unknown, measure: ZendeskTalkCallsOptions["measure"]): ReadRecord | null {
   if (!isObject(call)) return { kind: "rejected", reason: `call ${showValue(call)} is not an object` };
   const externalId = toExternalId(call.id);
   const reject = (reason: string): RejectedRecord => rejection(reason, externalId);
@@ -144,9 +141,7 @@ function readPage(body: unknown, where: string): ExportPage {
   return { calls: body.calls, count, endTime, nextPage, endOfStream: body.end_of_stream === true };
 }
 
-async function* collect(
-  ctx: CollectContext<ZendeskTalkCallsOptions>,
-): AsyncGenerator<ObservationRecord | RejectedRecord | Checkpoint> {
+async function* collect(ctx: CollectContext<ZendeskTalkCallsOptions>): AsyncGenerator<SourceRecord> {
   const o = ctx.options;
   const exportUrl = `${o.baseUrl}${EXPORT_PATH}`;
   const { from } = startBound(ctx, epochSecondsCursor);

@@ -20,11 +20,18 @@ export {
   type Collector,
   defineCollector,
   type ObservationRecord,
+  type ReadRecord,
   type RejectedRecord,
   type SourceRecord,
 } from "../types.js";
 export { showValue, toExternalId, toFiniteNumber, toInstant } from "../values.js";
-export { authOf, authOption, type CredentialKeys, requireBasicOrBearer } from "./auth.js";
+export {
+  authOf,
+  authOption,
+  basicOrBearerOptions,
+  type CredentialKeys,
+  requireBasicOrBearer,
+} from "./auth.js";
 export {
   CursorError,
   DEFAULT_SINCE_DAYS,
@@ -38,6 +45,15 @@ export {
 export { compareCursors, createCursorHold } from "./cursor-hold.js";
 export { type FieldMap, fieldEntries, fieldMapOption, rawFieldsOf } from "./fields.js";
 export { createPacer } from "./pace.js";
-export { linkNext, nextUrl, type Page, PageError, type PagesOptions, pages, sameOrigin } from "./paging.js";
+export {
+  explainStatus,
+  linkNext,
+  nextUrl,
+  type Page,
+  PageError,
+  type PagesOptions,
+  pages,
+  sameOrigin,
+} from "./paging.js";
 export { type RawFields, type ReadStyle, readObservation } from "./read.js";
 export { apiUrl, countHeader, isObject, vendorDateTime } from "./shape.js";
