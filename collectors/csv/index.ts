@@ -100,7 +100,7 @@ function layoutOf(columns: CsvOptions["columns"], header: string[] | null, sourc
   return { index, label, width: Math.max(...index.values()) + 1 };
 }
 
-function readRow(rec: CsvRecord, layout: Layout, columns: CsvOptions["columns"]) {
+function readRow(rec: CsvRecord, layout: Layout, columns: CsvOptions["columns"]): ReadRecord {
   const where = rec.row === rec.line ? `row ${rec.row}` : `row ${rec.row} (line ${rec.line})`;
   const cell = (option: string) => rec.fields[layout.index.get(option)!];
   const rawId = cell("externalId")?.trim();
@@ -114,14 +114,12 @@ function readRow(rec: CsvRecord, layout: Layout, columns: CsvOptions["columns"])
       `has ${rec.fields.length} field${rec.fields.length === 1 ? "" : "s"}, so no ${absent.join(", no ")}`,
     );
   }
+  // The id (above) and the dimensions are read trimmed.
+  const raw = rawFieldsOf(columns, (_, option) =>
+    option.startsWith("dimensions.") ? cell(option)!.trim() : cell(option),
+  );
   return readObservation(
-    rawFieldsOf(columns, (_, option) =>
-      option === "externalId"
-        ? (externalId ?? "")
-        : option.startsWith("dimensions.")
-          ? cell(option)!.trim()
-          : cell(option),
-    ),
+    { ...raw, externalId: externalId ?? "" },
     {
       source: (option) => ` (${layout.label.get(option)})`,
       absent: (v) => (typeof v === "string" && v.trim() === "" ? "is empty" : null),
