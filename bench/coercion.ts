@@ -1,9 +1,11 @@
 // In-process, no database, no HTTP: what the server spends on one 5,000-item recordObservations body before
 // SQL — JSON parsing, GraphQL variable coercion, and the whole execution with a stub database (type-graphql's
 // argument conversion, the store's validation, batching and SQL parameter building).
+
 import { execute, getVariableValues, type OperationDefinitionNode, parse, validate } from "graphql";
 import type { DataSource } from "typeorm";
 import { buildUpliftSchema } from "../src/api/schema.js";
+import { OPEN_PRINCIPAL } from "../src/auth/principal.js";
 import type { Events } from "../src/live/events.js";
 import { RECORD_MUTATION } from "./ingest.js";
 import { median } from "./stats.js";
@@ -53,7 +55,8 @@ export async function measureCoercion(body: Buffer, iterations = 20): Promise<Co
   const op = document.definitions[0] as OperationDefinitionNode;
   const items = (JSON.parse(body.toString()).variables.input as unknown[]).length;
   const events = { changed: async () => undefined } as unknown as Events;
-  const contextValue = () => ({ ds: stubDataSource(items), events });
+  // Open mode's principal, as every request has one (the access rules read it).
+  const contextValue = () => ({ ds: stubDataSource(items), events, principal: OPEN_PRINCIPAL });
 
   const wall = { parse: [] as number[], coerce: [] as number[], execute: [] as number[] };
   const cpu = { parse: [] as number[], coerce: [] as number[], execute: [] as number[] };
