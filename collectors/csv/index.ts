@@ -4,8 +4,12 @@ import {
   authOption,
   type CollectContext,
   defineCollector,
-  type ObservationRecord,
+  fieldEntries,
+  fieldMapOption,
+  httpUrl,
+  type ReadRecord,
   type RejectedRecord,
+  rawFieldsOf,
   readObservation,
   rejection,
   SourceError,
@@ -24,17 +28,11 @@ export const csvOptions = z
     /** A file on this machine; relative paths are resolved against the process's working directory. */
     path: z.string().min(1).optional(),
     /** Or a file served over http(s), fetched whole on each run. */
-    url: z.url({ protocol: /^https?$/, error: "must be an absolute http(s) URL" }).optional(),
+    url: httpUrl.optional(),
     /** Request headers and credentials, with `url` only. */
     headers: z.record(z.string(), z.string()).optional(),
     auth: authOption.optional(),
-    columns: z.strictObject({
-      observedAt: column,
-      value: column,
-      externalId: column,
-      weight: column.optional(),
-      dimensions: z.record(z.string().min(1).max(64), column).optional(),
-    }),
+    columns: fieldMapOption(column),
     delimiter: z
       .string()
       .length(1, "must be exactly one character")
@@ -53,7 +51,7 @@ export const csvOptions = z
       }
     }
     if (!o.header) {
-      for (const [name, col] of columnEntries(o.columns)) {
+      for (const [name, col] of fieldEntries(o.columns)) {
         if (typeof col === "string") {
           ctx.addIssue({
             code: "custom",
@@ -67,18 +65,6 @@ export const csvOptions = z
 
 export type CsvOptions = z.output<typeof csvOptions>;
 type Column = z.output<typeof column>;
-
-/** Every mapped column as [option name, column], e.g. ["value", "minutes"], ["dimensions.team", 4]. */
-function columnEntries(c: CsvOptions["columns"]): [string, Column][] {
-  const out: [string, Column][] = [
-    ["observedAt", c.observedAt],
-    ["value", c.value],
-    ["externalId", c.externalId],
-  ];
-  if (c.weight !== undefined) out.push(["weight", c.weight]);
-  for (const [name, col] of Object.entries(c.dimensions ?? {})) out.push([`dimensions.${name}`, col]);
-  return out;
-}
 
 const show = (col: Column) => (typeof col === "number" ? `column ${col}` : `column "${col}"`);
 
@@ -96,7 +82,7 @@ function layoutOf(columns: CsvOptions["columns"], header: string[] | null, sourc
   const index = new Map<string, number>();
   const label = new Map<string, string>();
   const missing: string[] = [];
-  for (const [option, col] of columnEntries(columns)) {
+  for (const [option, col] of fieldEntries(columns)) {
     let i: number;
     if (typeof col === "number") i = col - 1;
     else {
@@ -114,7 +100,7 @@ function layoutOf(columns: CsvOptions["columns"], header: string[] | null, sourc
   return { index, label, width: Math.max(...index.values()) + 1 };
 }
 
-function readRow(rec: CsvRecord, layout: Layout): ObservationRecord | RejectedRecord {
+function readRow(rec: CsvRecord, layout: Layout, columns: CsvOptions["columns"]): ReadRecord {
   const where = rec.row === rec.line ? `row ${rec.row}` : `row ${rec.row} (line ${rec.line})`;
   const cell = (option: string) => rec.fields[layout.index.get(option)!];
   const rawId = cell("externalId")?.trim();
@@ -128,15 +114,12 @@ function readRow(rec: CsvRecord, layout: Layout): ObservationRecord | RejectedRe
       `has ${rec.fields.length} field${rec.fields.length === 1 ? "" : "s"}, so no ${absent.join(", no ")}`,
     );
   }
-  const dims = [...layout.index.keys()].filter((k) => k.startsWith("dimensions."));
+  // The id (above) and the dimensions are read trimmed.
+  const raw = rawFieldsOf(columns, (_, option) =>
+    option.startsWith("dimensions.") ? cell(option)!.trim() : cell(option),
+  );
   return readObservation(
-    {
-      externalId: externalId ?? "",
-      value: cell("value"),
-      observedAt: cell("observedAt"),
-      weight: layout.index.has("weight") ? cell("weight") : undefined,
-      dimensions: Object.fromEntries(dims.map((k) => [k.slice("dimensions.".length), cell(k)!.trim()])),
-    },
+    { ...raw, externalId: externalId ?? "" },
     {
       source: (option) => ` (${layout.label.get(option)})`,
       absent: (v) => (typeof v === "string" && v.trim() === "" ? "is empty" : null),
@@ -161,19 +144,19 @@ async function* chunksOf(ctx: CollectContext<CsvOptions>): AsyncGenerator<string
   for await (const chunk of stream) yield chunk as string;
 }
 
-async function* collect(ctx: CollectContext<CsvOptions>): AsyncGenerator<ObservationRecord | RejectedRecord> {
+async function* collect(ctx: CollectContext<CsvOptions>): AsyncGenerator<ReadRecord> {
   const o = ctx.options;
   const source = o.url ?? path.resolve(o.path!);
   const parser = new CsvParser({ delimiter: o.delimiter });
   let layout: Layout | null = o.header ? null : layoutOf(o.columns, null, source);
 
-  function* handle(records: CsvRecord[]): Generator<ObservationRecord | RejectedRecord> {
+  function* handle(records: CsvRecord[]): Generator<ReadRecord> {
     for (const rec of records) {
       if (layout === null) {
         layout = layoutOf(o.columns, rec.fields, source);
         continue;
       }
-      yield readRow(rec, layout);
+      yield readRow(rec, layout, o.columns);
     }
   }
 

@@ -3,15 +3,18 @@ import {
   type CollectContext,
   dateOrDateTime,
   defineCollector,
+  explainStatus,
+  httpUrl,
   inRange,
+  isObject,
   linkNext,
   type ObservationRecord,
   PageError,
   pages,
   parseDateTime,
+  type ReadRecord,
   type RejectedRecord,
   rejection,
-  SourceError,
   type SourceRecord,
   showValue,
   startBound,
@@ -55,9 +58,7 @@ const repo = z
 
 export const githubPullsOptions = z.strictObject({
   /** https://api.github.com, or https://HOST/api/v3 for GitHub Enterprise Server. */
-  baseUrl: z
-    .url({ protocol: /^https?$/, error: "must be an absolute http(s) URL" })
-    .default(DEFAULT_BASE_URL),
+  baseUrl: httpUrl.default(DEFAULT_BASE_URL),
   /** `owner/name`. */
   repo,
   /** A fine-grained or classic personal access token, or a GitHub App installation token. */
@@ -78,31 +79,26 @@ function instant(v: unknown): Date | null {
   return typeof v === "string" ? parseDateTime(v) : null;
 }
 
-type PullRecord = ObservationRecord | RejectedRecord;
-
 /**
  * One pull request of the list: an observation, a rejection naming the unreadable field and its value,
  * or null when it gives no figure (not merged, or merged outside a backfill's range).
  */
-export function readPull(pr: unknown, range: CollectContext<unknown>["range"] = null): PullRecord | null {
-  if (typeof pr !== "object" || pr === null || Array.isArray(pr)) {
-    return { kind: "rejected", reason: `pull request is not an object: ${showValue(pr)}` };
-  }
-  const p = pr as Record<string, unknown>;
-  const externalId = toExternalId(p.id);
+export function readPull(pr: unknown, range: CollectContext<unknown>["range"] = null): ReadRecord | null {
+  if (!isObject(pr)) return { kind: "rejected", reason: `pull request is not an object: ${showValue(pr)}` };
+  const externalId = toExternalId(pr.id);
   const reject = (reason: string): RejectedRecord =>
-    rejection(typeof p.number === "number" ? `#${p.number}: ${reason}` : reason, externalId);
+    rejection(typeof pr.number === "number" ? `#${pr.number}: ${reason}` : reason, externalId);
   const bad = (field: string, raw: unknown, expected: string) =>
     reject(raw === undefined ? `${field} is missing` : `${field} ${showValue(raw)} is not ${expected}`);
   // `merged_at` is null on a pull request closed without merging: no figure by definition.
-  if (p.merged_at === null) return null;
-  if (externalId === null) return bad("id", p.id, "a number");
-  const merged = instant(p.merged_at);
-  if (merged === null) return bad("merged_at", p.merged_at, "an ISO-8601 date-time");
-  const created = instant(p.created_at);
-  if (created === null) return bad("created_at", p.created_at, "an ISO-8601 date-time");
+  if (pr.merged_at === null) return null;
+  if (externalId === null) return bad("id", pr.id, "a number");
+  const merged = instant(pr.merged_at);
+  if (merged === null) return bad("merged_at", pr.merged_at, "an ISO-8601 date-time");
+  const created = instant(pr.created_at);
+  if (created === null) return bad("created_at", pr.created_at, "an ISO-8601 date-time");
   if (merged < created) {
-    return reject(`merged_at ${showValue(p.merged_at)} is before created_at ${showValue(p.created_at)}`);
+    return reject(`merged_at ${showValue(pr.merged_at)} is before created_at ${showValue(pr.created_at)}`);
   }
   if (!inRange(range, merged)) return null;
   const record: ObservationRecord = {
@@ -111,8 +107,8 @@ export function readPull(pr: unknown, range: CollectContext<unknown>["range"] = 
     value: (merged.getTime() - created.getTime()) / HOUR_MS,
   };
   const dimensions: Record<string, string> = {};
-  if (typeof p.number === "number") dimensions.number = String(p.number);
-  const base = (p.base as { ref?: unknown } | null | undefined)?.ref;
+  if (typeof pr.number === "number") dimensions.number = String(pr.number);
+  const base = (pr.base as { ref?: unknown } | null | undefined)?.ref;
   if (typeof base === "string" && base !== "") dimensions.base = base;
   if (Object.keys(dimensions).length > 0) record.dimensions = dimensions;
   return record;
@@ -139,38 +135,28 @@ async function* collect(ctx: CollectContext<GithubPullsOptions>): AsyncGenerator
     },
     next: (page) => (older ? null : linkNext(page.headers.get("link"), page.url)),
   });
-  try {
-    for await (const page of walk) {
-      const list = page.status === 204 ? [] : page.body;
-      if (!Array.isArray(list))
-        throw new PageError(
-          page.url,
-          `expected a JSON array of pull requests, got ${showValue(list)}`,
-          page.status,
-        );
-      for (const pr of list) {
-        const updated = instant((pr as { updated_at?: unknown } | null)?.updated_at);
-        // Sorted by updated_at descending: everything from here on was read by an earlier run.
-        if (updated !== null && from !== null && updated < from) {
-          older = true;
-          break;
-        }
-        if (updated !== null && (newest === null || updated > newest)) newest = updated;
-        const record = readPull(pr, ctx.range);
-        if (record) yield record;
-        else if ((pr as { merged_at?: unknown }).merged_at === null) ctx.skip(); // closed unmerged
-      }
-    }
-  } catch (e) {
-    // GitHub answers 404, not 403, for a private repository the token cannot see.
-    if (e instanceof SourceError && e.status === 404 && e.url?.startsWith(url)) {
-      throw new SourceError(
-        `repository ${o.repo} not found at ${base}, or the token cannot see it (HTTP 404): check repo and the token's repository access`,
-        404,
-        e.url,
+  // GitHub answers 404, not 403, for a private repository the token cannot see.
+  const notFound = `repository ${o.repo} not found at ${base}, or the token cannot see it (HTTP 404): check repo and the token's repository access`;
+  for await (const page of explainStatus(walk, 404, url, notFound)) {
+    const list = page.status === 204 ? [] : page.body;
+    if (!Array.isArray(list))
+      throw new PageError(
+        page.url,
+        `expected a JSON array of pull requests, got ${showValue(list)}`,
+        page.status,
       );
+    for (const pr of list) {
+      const updated = instant((pr as { updated_at?: unknown } | null)?.updated_at);
+      // Sorted by updated_at descending: everything from here on was read by an earlier run.
+      if (updated !== null && from !== null && updated < from) {
+        older = true;
+        break;
+      }
+      if (updated !== null && (newest === null || updated > newest)) newest = updated;
+      const record = readPull(pr, ctx.range);
+      if (record) yield record;
+      else if ((pr as { merged_at?: unknown }).merged_at === null) ctx.skip(); // closed unmerged
     }
-    throw e;
   }
   // Every page down to the bound was read: the newest updated_at seen is safe to commit. A backfill
   // leaves the cursor alone, and the cursor never moves back (a reopened pull request leaves the list).

@@ -4,12 +4,15 @@ import {
   compareCursors,
   createCursorHold,
   defineCollector,
+  fieldEntries,
+  fieldMapOption,
+  httpUrl,
   linkNext,
   nextUrl,
-  type ObservationRecord,
   PageError,
   pages,
-  type RejectedRecord,
+  type ReadRecord,
+  rawFieldsOf,
   readObservation,
   rejection,
   showValue,
@@ -39,8 +42,6 @@ const fieldPath = jsonPath.refine((p) => p.definite, {
   message: "must select a single value (no [*] or .* wildcard)",
 });
 
-const httpUrl = z.url({ protocol: /^https?$/, error: "must be an absolute http(s) URL" });
-
 const pagination = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("link") }),
   z.strictObject({ type: z.literal("next"), next: fieldPath }),
@@ -54,13 +55,7 @@ export const httpJsonOptions = z
     auth: authOption.optional(),
     /** JSONPath from a page to its list of items (`$` when the page is the list). */
     items: jsonPath,
-    fields: z.strictObject({
-      observedAt: fieldPath,
-      value: fieldPath,
-      externalId: fieldPath,
-      weight: fieldPath.optional(),
-      dimensions: z.record(z.string().min(1).max(64), fieldPath).optional(),
-    }),
+    fields: fieldMapOption(fieldPath),
     /** Absent: one page only. */
     pagination: pagination.optional(),
     maxPages: z.int().min(1).default(10_000),
@@ -81,26 +76,13 @@ export const httpJsonOptions = z
 
 export type HttpJsonOptions = z.output<typeof httpJsonOptions>;
 
-type ItemRecord = ObservationRecord | RejectedRecord;
-
 /** Reads one item into an observation, or a rejection naming the field, the value and its path. */
-function readItem(item: unknown, o: HttpJsonOptions): ItemRecord {
-  const f = o.fields;
-  const dims = Object.entries(f.dimensions ?? {});
-  const paths: Record<string, unknown> = {
-    ...f,
-    ...Object.fromEntries(dims.map(([n, p]) => [`dimensions.${n}`, p])),
-  };
+function readItem(item: unknown, o: HttpJsonOptions): ReadRecord {
+  const paths = new Map(fieldEntries(o.fields));
   return readObservation(
+    rawFieldsOf(o.fields, (path) => queryOne(path, item)),
     {
-      externalId: queryOne(f.externalId, item),
-      value: queryOne(f.value, item),
-      observedAt: queryOne(f.observedAt, item),
-      weight: f.weight && queryOne(f.weight, item),
-      dimensions: Object.fromEntries(dims.map(([name, p]) => [name, queryOne(p, item)])),
-    },
-    {
-      source: (field) => ` (${(paths[field] as JsonPath).source})`,
+      source: (field) => ` (${paths.get(field)!.source})`,
       absent: (v) => (v === undefined ? "is missing" : null),
     },
   );
@@ -126,7 +108,7 @@ function nextPage(o: HttpJsonOptions, body: unknown, headers: Headers, url: stri
   return nextUrl(queryOne(o.pagination.next, body), url, `next page (${o.pagination.next.source})`);
 }
 
-async function* collect(ctx: CollectContext<HttpJsonOptions>): AsyncGenerator<ItemRecord> {
+async function* collect(ctx: CollectContext<HttpJsonOptions>): AsyncGenerator<ReadRecord> {
   const o = ctx.options;
   const first = new URL(o.url);
   if (o.cursorParam && ctx.cursor !== null) first.searchParams.set(o.cursorParam, ctx.cursor);
@@ -146,7 +128,7 @@ async function* collect(ctx: CollectContext<HttpJsonOptions>): AsyncGenerator<It
   for await (const page of walk) {
     // Everything on the page is read before anything is yielded: a garbage page yields nothing.
     const items = page.status === 204 ? [] : itemsOf(page.body, o.items, page.url);
-    const out: ItemRecord[] = [];
+    const out: ReadRecord[] = [];
     at.url = page.url;
     for (const [i, item] of items.entries()) {
       at.item = i;

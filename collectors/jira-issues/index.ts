@@ -1,15 +1,17 @@
 import {
+  apiUrl,
   authOf,
+  basicOrBearerOptions,
   type CollectContext,
   dateOrDateTime,
   defineCollector,
+  httpUrl,
   inRange,
-  type ObservationRecord,
+  isObject,
   PageError,
   pages,
-  parseDateTime,
   queryDateTime,
-  type RejectedRecord,
+  type ReadRecord,
   rejection,
   requireBasicOrBearer,
   type SourceRecord,
@@ -17,6 +19,7 @@ import {
   startBound,
   timeZoneName,
   toExternalId,
+  vendorDateTime,
   z,
 } from "../../src/collect/sdk/index.js";
 
@@ -44,12 +47,12 @@ function unquoted(jql: string): string {
   return jql.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, '""');
 }
 
-const CREDENTIALS = { user: "email", secret: "apiToken", token: "token" };
+const CREDENTIALS = { user: "email", secret: "apiToken", token: "token" } as const;
 
 export const jiraIssuesOptions = z
   .strictObject({
     /** https://your-site.atlassian.net (or https://api.atlassian.com/ex/jira/<cloudId> for OAuth tokens). */
-    baseUrl: z.url({ protocol: /^https?$/, error: "must be an absolute http(s) URL" }),
+    baseUrl: httpUrl,
     /** The user's filter, e.g. `project = ITSM AND issuetype = Incident`; no ORDER BY (the collector adds it). */
     jql: z
       .string()
@@ -62,11 +65,9 @@ export const jiraIssuesOptions = z
     from: fieldId.default("created"),
     /** Field the duration ends at; issues where it is empty (unresolved) are skipped. */
     to: fieldId.default("resolutiondate"),
-    /** Basic auth: the Atlassian account's email and an API token. */
-    email: z.string().min(1).optional(),
-    apiToken: z.string().min(1).optional(),
-    /** Bearer auth: an OAuth 2.0 access token (baseUrl then is https://api.atlassian.com/ex/jira/<cloudId>). */
-    token: z.string().min(1).optional(),
+    // Basic auth: the Atlassian account's email and an API token; or Bearer auth: an OAuth 2.0 access
+    // token (baseUrl then is https://api.atlassian.com/ex/jira/<cloudId>).
+    ...basicOrBearerOptions(CREDENTIALS),
     /** First run: issues updated since then (default 365 days before the run). */
     since: dateOrDateTime.optional(),
     /** The integration user's time zone in Jira (profile setting): JQL dates are read in it. */
@@ -81,16 +82,13 @@ export type JiraIssuesOptions = z.output<typeof jiraIssuesOptions>;
 
 // ---- dates -------------------------------------------------------------------------------------------
 
-const JIRA_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$/;
-
 /**
  * Jira's date-time, `2025-01-15T10:22:01.000+0000` (offset without a colon); also accepts `Z` and
  * `+00:00`. Null for anything else, numbers included (a number field is not a date).
  */
-export function parseJiraDateTime(v: unknown): Date | null {
-  if (typeof v !== "string" || !JIRA_DATE_TIME.test(v)) return null;
-  return parseDateTime(v);
-}
+export const parseJiraDateTime = vendorDateTime(
+  /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$/,
+);
 
 /**
  * A JQL date-time (`yyyy-MM-dd HH:mm`, read by Jira in the user's time zone) at or before an instant: the
@@ -117,7 +115,7 @@ interface SearchPage {
 }
 
 type IssueResult =
-  | { kind: "record"; record: ObservationRecord | RejectedRecord; updated: Date | null }
+  | { kind: "record"; record: ReadRecord; updated: Date | null }
   | { kind: "skipped"; updated: Date | null };
 
 /** Why a from/to value is not a date-time, naming the field. */
@@ -134,10 +132,7 @@ function badDate(field: string, raw: unknown): string {
 export function readIssue(issue: unknown, from: string, to: string): IssueResult {
   const obj = (issue ?? {}) as { id?: unknown; key?: unknown; fields?: unknown };
   const externalId = typeof issue === "object" && issue !== null ? toExternalId(obj.id) : null;
-  const fields =
-    typeof obj.fields === "object" && obj.fields !== null && !Array.isArray(obj.fields)
-      ? (obj.fields as Record<string, unknown>)
-      : null;
+  const fields = isObject(obj.fields) ? obj.fields : null;
   const updated = fields ? parseJiraDateTime(fields.updated) : null;
   const name = typeof obj.key === "string" ? obj.key : externalId !== null ? `id ${externalId}` : "(no id)";
   const reject = (reason: string): IssueResult => ({
@@ -164,14 +159,6 @@ export function readIssue(issue: unknown, from: string, to: string): IssueResult
   };
 }
 
-function searchUrl(baseUrl: string): string {
-  const u = new URL(baseUrl);
-  u.pathname = `${u.pathname.replace(/\/+$/, "")}${SEARCH_PATH}`;
-  u.search = "";
-  u.hash = "";
-  return u.toString();
-}
-
 async function* collect(ctx: CollectContext<JiraIssuesOptions>): AsyncGenerator<SourceRecord> {
   const o = ctx.options;
   // JQL reads the bound in the user's time zone, to the minute: flooring it is the overlap, so issues
@@ -185,7 +172,7 @@ async function* collect(ctx: CollectContext<JiraIssuesOptions>): AsyncGenerator<
   let cursorMs = committed?.getTime() ?? Number.NEGATIVE_INFINITY;
   let maxUpdated = Number.NEGATIVE_INFINITY;
   const first = {
-    url: searchUrl(o.baseUrl),
+    url: apiUrl(o.baseUrl, SEARCH_PATH),
     query: { jql, fields, maxResults: o.pageSize },
     auth: authOf(o, CREDENTIALS),
   };
@@ -199,8 +186,7 @@ async function* collect(ctx: CollectContext<JiraIssuesOptions>): AsyncGenerator<
         : { query: { ...first.query, nextPageToken: body.nextPageToken } },
   });
   for await (const { body: page, url } of walk) {
-    if (typeof page !== "object" || page === null || Array.isArray(page))
-      throw new PageError(url, `expected a search result object, got ${showValue(page)}`);
+    if (!isObject(page)) throw new PageError(url, `expected a search result object, got ${showValue(page)}`);
     // An empty last page may come without `issues`.
     const issues = page.issues ?? [];
     if (!Array.isArray(issues))
@@ -210,7 +196,7 @@ async function* collect(ctx: CollectContext<JiraIssuesOptions>): AsyncGenerator<
       throw new PageError(url, `"nextPageToken" is not a string (found ${showValue(next)})`);
 
     // The whole page is read before anything is yielded.
-    const out: (ObservationRecord | RejectedRecord)[] = [];
+    const out: ReadRecord[] = [];
     for (const r of issues.map((issue) => readIssue(issue, o.from, o.to))) {
       if (r.updated) maxUpdated = Math.max(maxUpdated, r.updated.getTime());
       if (r.kind === "skipped") ctx.skip();

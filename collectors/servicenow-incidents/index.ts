@@ -1,22 +1,26 @@
 import { z } from "zod";
 import {
   authOf,
+  basicOrBearerOptions,
   type Checkpoint,
   type CollectContext,
+  countHeader,
   dateOrDateTime,
   defineCollector,
+  httpUrl,
   inRange,
+  isObject,
   linkNext,
-  type ObservationRecord,
   PageError,
-  parseDateTime,
   queryDateTime,
   type RejectedRecord,
   rejection,
   requireBasicOrBearer,
+  type SourceRecord,
   showValue,
   startBound,
   timeZoneName,
+  vendorDateTime,
 } from "../../src/collect/sdk/index.js";
 
 // ServiceNow incidents: minutes from `opened_at` to `resolved_at` of each record of a table (default
@@ -37,13 +41,11 @@ export const SETTLE_MS = 60_000;
 const DAY_MS = 86_400_000;
 const FIELDS = "sys_id,opened_at,resolved_at,sys_updated_on,number";
 
-const SN_DATE_TIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
-
 /** A Table API date-time (`2025-03-01 10:00:00`, UTC) as an instant; null for anything else (including ""). */
-export function parseServiceNowDateTime(v: unknown): Date | null {
-  if (typeof v !== "string" || !SN_DATE_TIME.test(v)) return null;
-  return parseDateTime(`${v.replace(" ", "T")}Z`);
-}
+export const parseServiceNowDateTime = vendorDateTime(
+  /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/,
+  (v) => `${v.replace(" ", "T")}Z`,
+);
 
 /** Parts of an encoded query that would break "ANDed with the collector's own conditions and order". */
 const FORBIDDEN_IN_QUERY: [RegExp, string][] = [
@@ -52,13 +54,12 @@ const FORBIDDEN_IN_QUERY: [RegExp, string][] = [
   [/\^EQ/, "must not contain ^EQ: conditions after it would be ignored"],
 ];
 
-const CREDENTIALS = { user: "username", secret: "password", token: "token" };
+const CREDENTIALS = { user: "username", secret: "password", token: "token" } as const;
 
 export const serviceNowIncidentsOptions = z
   .strictObject({
     /** https://<instance>.service-now.com (a path prefix is kept, for proxies). */
-    instanceUrl: z
-      .url({ protocol: /^https?$/, error: "must be an absolute http(s) URL" })
+    instanceUrl: httpUrl
       .refine((u) => !/[?#]/.test(u), "must not have a query string or a fragment")
       .transform((u) => u.replace(/\/+$/, "")),
     table: z
@@ -74,9 +75,7 @@ export const serviceNowIncidentsOptions = z
         for (const [re, message] of FORBIDDEN_IN_QUERY)
           if (re.test(q)) ctx.addIssue({ code: "custom", message });
       }),
-    username: z.string().min(1).optional(),
-    password: z.string().min(1).optional(),
-    token: z.string().min(1).optional(),
+    ...basicOrBearerOptions(CREDENTIALS),
     /** Where the first run starts (sys_updated_on); default 365 days before the run. */
     since: dateOrDateTime.optional(),
     /** The integration user's time zone (IANA), in which ServiceNow reads encoded-query date-times. */
@@ -87,8 +86,6 @@ export const serviceNowIncidentsOptions = z
   .superRefine(requireBasicOrBearer(CREDENTIALS));
 
 export type ServiceNowIncidentsOptions = z.output<typeof serviceNowIncidentsOptions>;
-
-type Out = ObservationRecord | RejectedRecord | Checkpoint;
 
 /** The `rel="next"` target of a Link header (ServiceNow writes `<url>;rel="first",<url>;rel="next",…`). */
 export const nextLink = (header: string | null) =>
@@ -110,11 +107,6 @@ function nextOffset(headers: Headers, offset: number, limit: number, total: numb
     throw new PageError(where, `the Link header's next page (${next}) does not move past offset ${offset}`);
   }
   return n;
-}
-
-function totalCount(headers: Headers): number | null {
-  const v = headers.get("x-total-count")?.trim();
-  return v && /^\d+$/.test(v) ? Number(v) : null;
 }
 
 interface Bounds {
@@ -155,16 +147,14 @@ function readRecord(
   cursor: string | undefined,
   b: Bounds,
   unresolved: () => void = () => {},
-): Out | null {
+): SourceRecord | null {
   const r = (item ?? {}) as Record<string, unknown>;
   const sysId = typeof r.sys_id === "string" && r.sys_id !== "" ? r.sys_id : null;
   const label = typeof r.number === "string" && r.number !== "" ? `${r.number}: ` : "";
   const at = cursor !== undefined ? { cursor } : {};
   const skip = (): Checkpoint | null => (cursor !== undefined ? { kind: "checkpoint", cursor } : null);
   const reject = (reason: string): RejectedRecord => rejection(`${label}${reason}`, sysId, cursor);
-  if (item === null || typeof item !== "object" || Array.isArray(item)) {
-    return rejection(`record ${showValue(item)} is not an object`, null, cursor);
-  }
+  if (!isObject(item)) return rejection(`record ${showValue(item)} is not an object`, null, cursor);
   if (updatedOn === null) {
     return reject(`sys_updated_on ${showValue(r.sys_updated_on)} is not a date-time (YYYY-MM-DD HH:mm:ss)`);
   }
@@ -190,7 +180,7 @@ function readRecord(
   return { externalId: sysId, observedAt: resolved, value: ms / 60_000, ...at };
 }
 
-async function* collect(ctx: CollectContext<ServiceNowIncidentsOptions>): AsyncGenerator<Out> {
+async function* collect(ctx: CollectContext<ServiceNowIncidentsOptions>): AsyncGenerator<SourceRecord> {
   const o = ctx.options;
   const url = `${o.instanceUrl}/api/now/table/${o.table}`;
   const auth = authOf(o, CREDENTIALS);
@@ -226,7 +216,7 @@ async function* collect(ctx: CollectContext<ServiceNowIncidentsOptions>): AsyncG
       auth,
     });
     const where = res.url;
-    const total = totalCount(res.headers);
+    const total = countHeader(res.headers, "x-total-count");
     if (total === null && !warnedNoCount) {
       warnedNoCount = true;
       ctx.log.warn("servicenow: no X-Total-Count header; changes during the run cannot be detected", { url });
@@ -238,11 +228,7 @@ async function* collect(ctx: CollectContext<ServiceNowIncidentsOptions>): AsyncG
       if (last !== null && (bounds.lower === null || last > bounds.lower)) {
         ctx.log.info(
           "servicenow: the result set changed during the run; asking again from the last record read",
-          {
-            from: last.toISOString(),
-            before: previousTotal,
-            now: total,
-          },
+          { from: last.toISOString(), before: previousTotal, now: total },
         );
         bounds.lower = last;
         ({ query, earliest } = encodedQuery(o, bounds));
@@ -256,9 +242,7 @@ async function* collect(ctx: CollectContext<ServiceNowIncidentsOptions>): AsyncG
         frozen = { cursor: (last ?? bounds.lower)?.toISOString() };
         ctx.log.warn(
           "servicenow: the result set changed during the run; the cursor stays put so the next run re-reads",
-          {
-            cursor: frozen.cursor,
-          },
+          { cursor: frozen.cursor },
         );
       }
     }
@@ -270,7 +254,7 @@ async function* collect(ctx: CollectContext<ServiceNowIncidentsOptions>): AsyncG
       throw new PageError(where, `expected a JSON object with a "result" array, got ${showValue(res.body)}`);
     }
     // The whole page is read before any of it is yielded: a page out of order yields nothing.
-    const out: Out[] = [];
+    const out: SourceRecord[] = [];
     for (const [i, item] of result.entries()) {
       const updatedOn = parseServiceNowDateTime((item as Record<string, unknown> | null)?.sys_updated_on);
       if (updatedOn !== null) {

@@ -3,9 +3,9 @@ import {
   type CollectContext,
   createCursorHold,
   defineCollector,
-  type ObservationRecord,
+  isoDateTime,
   parseDateTime,
-  type RejectedRecord,
+  type ReadRecord,
   readObservation,
   rejection,
   SourceError,
@@ -23,18 +23,6 @@ import {
 const REQUIRED_COLUMNS = ["observed_at", "value", "external_id"] as const;
 const CURSOR_NAME = "uplift_sql_collector";
 
-const dateTime = z.union([z.date(), z.string()]).transform((v, ctx) => {
-  const d = v instanceof Date ? v : parseDateTime(v);
-  if (!d || Number.isNaN(d.getTime())) {
-    ctx.addIssue({
-      code: "custom",
-      message: `expected an ISO-8601 date-time with an offset, got "${String(v)}"`,
-    });
-    return z.NEVER;
-  }
-  return d;
-});
-
 export const sqlOptions = z.strictObject({
   /** postgres://user:password@host:5432/database?sslmode=require */
   connectionString: z.string().min(1),
@@ -45,7 +33,7 @@ export const sqlOptions = z.strictObject({
     .transform((q) => q.replace(/[\s;]+$/, "").trim())
     .refine((q) => !/\$(?:[2-9]|1\d)/.test(q), "only $1 (the cursor) can be used as a parameter"),
   /** The value of $1 on the first run (instead of null). */
-  since: dateTime.optional(),
+  since: isoDateTime.optional(),
   /** Rows per FETCH. */
   batchSize: z.int().min(1).max(100_000).default(5_000),
   /** statement_timeout of each statement (each FETCH), in milliseconds; 0 = none. */
@@ -75,11 +63,9 @@ async function cancelBackend(connectionString: string, pid: number): Promise<voi
   }
 }
 
-type RowRecord = ObservationRecord | RejectedRecord;
-
 const COLUMN: Record<string, string> = { externalId: "external_id", observedAt: "observed_at" };
 
-function readRow(row: Record<string, unknown>, n: number): { record: RowRecord; at: Date | null } {
+function readRow(row: Record<string, unknown>, n: number): { record: ReadRecord; at: Date | null } {
   const at = toInstant(row.observed_at);
   const d = row.dimensions ?? {};
   if (typeof d !== "object" || Array.isArray(d) || d instanceof Date) {
@@ -110,7 +96,7 @@ function readRow(row: Record<string, unknown>, n: number): { record: RowRecord; 
   return { record, at };
 }
 
-async function* collect(ctx: CollectContext<SqlOptions>): AsyncGenerator<RowRecord> {
+async function* collect(ctx: CollectContext<SqlOptions>): AsyncGenerator<ReadRecord> {
   const o = ctx.options;
   const usesCursor = /\$1(?!\d)/.test(o.query);
   const param = ctx.range?.from?.toISOString() ?? ctx.cursor ?? o.since?.toISOString() ?? null;

@@ -1,18 +1,19 @@
 import {
   basicAuth,
-  type Checkpoint,
   type CollectContext,
   createPacer,
   dateOrDateTime,
   defineCollector,
   epochSecondsCursor,
   inRange,
+  isObject,
   nextUrl,
-  type ObservationRecord,
   PageError,
   pages,
+  type ReadRecord,
   type RejectedRecord,
   rejection,
+  type SourceRecord,
   showValue,
   startBound,
   toExternalId,
@@ -73,19 +74,13 @@ const HANDLE_FIELDS = ["talk_time", "hold_time", "wrap_up_time"] as const;
  * when the call gives no figure yet (in progress: no duration, or a part of the handle time still open).
  * Such a call is exported again when Zendesk updates it, and collected then.
  */
-export function readCall(
-  call: unknown,
-  measure: ZendeskTalkCallsOptions["measure"],
-): ObservationRecord | RejectedRecord | null {
-  if (typeof call !== "object" || call === null || Array.isArray(call)) {
-    return { kind: "rejected", reason: `call ${showValue(call)} is not an object` };
-  }
-  const c = call as Record<string, unknown>;
-  const externalId = toExternalId(c.id);
+export function readCall(call: unknown, measure: ZendeskTalkCallsOptions["measure"]): ReadRecord | null {
+  if (!isObject(call)) return { kind: "rejected", reason: `call ${showValue(call)} is not an object` };
+  const externalId = toExternalId(call.id);
   const reject = (reason: string): RejectedRecord => rejection(reason, externalId);
-  if (externalId === null) return reject(`id ${showValue(c.id)} is not a call id`);
+  if (externalId === null) return reject(`id ${showValue(call.id)} is not a call id`);
 
-  const duration = seconds(c, "duration");
+  const duration = seconds(call, "duration");
   if (duration !== null && typeof duration === "object") return reject(duration.bad);
   let total: number;
   if (measure === "duration") {
@@ -97,7 +92,7 @@ export function readCall(
     total = 0;
     let open = false;
     for (const f of HANDLE_FIELDS) {
-      const s = seconds(c, f);
+      const s = seconds(call, f);
       if (s !== null && typeof s === "object") return reject(s.bad);
       if (s === null) open = true;
       else total += s;
@@ -105,9 +100,9 @@ export function readCall(
     if (open) return null;
   }
 
-  const observedAt = toInstant(c.created_at);
+  const observedAt = toInstant(call.created_at);
   if (observedAt === null) {
-    return reject(`created_at ${showValue(c.created_at)} is not an ISO-8601 date-time with an offset`);
+    return reject(`created_at ${showValue(call.created_at)} is not an ISO-8601 date-time with an offset`);
   }
   return { externalId, observedAt, value: total / 60 };
 }
@@ -125,32 +120,28 @@ interface ExportPage {
 /** Checks the shape of an export page; anything else is a SourceError naming the URL. */
 function readPage(body: unknown, where: string): ExportPage {
   const fail = (what: string) => new PageError(where, what);
-  if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    throw fail(`expected the export's JSON object, got ${showValue(body)}`);
-  }
-  const b = body as Record<string, unknown>;
-  if (!Array.isArray(b.calls)) throw fail(`the page has no "calls" list (calls: ${showValue(b.calls)})`);
-  const count = b.count === undefined || b.count === null ? b.calls.length : b.count;
+  if (!isObject(body)) throw fail(`expected the export's JSON object, got ${showValue(body)}`);
+  if (!Array.isArray(body.calls))
+    throw fail(`the page has no "calls" list (calls: ${showValue(body.calls)})`);
+  const count = body.count === undefined || body.count === null ? body.calls.length : body.count;
   if (typeof count !== "number" || !Number.isInteger(count) || count < 0) {
-    throw fail(`count ${showValue(b.count)} is not a number of calls`);
+    throw fail(`count ${showValue(body.count)} is not a number of calls`);
   }
   let endTime: number | null = null;
-  if (b.end_time !== undefined && b.end_time !== null) {
-    const n = toFiniteNumber(b.end_time);
+  if (body.end_time !== undefined && body.end_time !== null) {
+    const n = toFiniteNumber(body.end_time);
     if (n === null || !Number.isInteger(n) || n < 0) {
-      throw fail(`end_time ${showValue(b.end_time)} is not a Unix epoch time in seconds`);
+      throw fail(`end_time ${showValue(body.end_time)} is not a Unix epoch time in seconds`);
     }
     endTime = n;
-  } else if (b.calls.length > 0) {
+  } else if (body.calls.length > 0) {
     throw fail("the page has calls but no end_time");
   }
-  const nextPage = typeof b.next_page === "string" && b.next_page !== "" ? b.next_page : null;
-  return { calls: b.calls, count, endTime, nextPage, endOfStream: b.end_of_stream === true };
+  const nextPage = typeof body.next_page === "string" && body.next_page !== "" ? body.next_page : null;
+  return { calls: body.calls, count, endTime, nextPage, endOfStream: body.end_of_stream === true };
 }
 
-async function* collect(
-  ctx: CollectContext<ZendeskTalkCallsOptions>,
-): AsyncGenerator<ObservationRecord | RejectedRecord | Checkpoint> {
+async function* collect(ctx: CollectContext<ZendeskTalkCallsOptions>): AsyncGenerator<SourceRecord> {
   const o = ctx.options;
   const exportUrl = `${o.baseUrl}${EXPORT_PATH}`;
   const { from } = startBound(ctx, epochSecondsCursor);

@@ -23,3 +23,19 @@ export const dateOrDateTime = z.union([z.date(), z.string()]).transform((v, ctx)
 export const timeZoneName = z
   .string()
   .refine(isTimeZone, { message: "must be an IANA time zone name such as Europe/Berlin" });
+
+/** An ISO-8601 date-time with an offset (no bare dates: a SQL cursor is compared as an instant); a Date passes. */
+export const isoDateTime = z.union([z.date(), z.string()]).transform((v, ctx) => {
+  const d = v instanceof Date ? v : parseDateTime(v);
+  if (!d || Number.isNaN(d.getTime())) {
+    ctx.addIssue({
+      code: "custom",
+      message: `expected an ISO-8601 date-time with an offset, got "${String(v)}"`,
+    });
+    return z.NEVER;
+  }
+  return d;
+});
+
+/** An absolute http(s) URL: a vendor's base URL, a generic source's URL. */
+export const httpUrl = z.url({ protocol: /^https?$/, error: "must be an absolute http(s) URL" });

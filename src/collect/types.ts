@@ -37,7 +37,10 @@ export interface Checkpoint {
   cursor: string;
 }
 
-export type SourceRecord = ObservationRecord | RejectedRecord | Checkpoint;
+/** A source record as read: an observation, or the reason it could not be one. */
+export type ReadRecord = ObservationRecord | RejectedRecord;
+
+export type SourceRecord = ReadRecord | Checkpoint;
 
 export interface CollectContext<Options> {
   options: Options;

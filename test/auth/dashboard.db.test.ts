@@ -1,6 +1,6 @@
-import sparticuz from "@sparticuz/chromium";
-import { type Browser, chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchChromium } from "../helpers/chromium.js";
 import { ADMIN_TOKEN, type AuthApp, startAuthApp } from "./helpers.js";
 
 // /dashboard with auth on, in headless Chromium from npm (@sparticuz/chromium): it asks for a key, keeps it
@@ -28,11 +28,8 @@ beforeAll(async () => {
   reader = await t.key("wallboard", "READER");
   await record(10, "2025-02-17T10:00:00Z");
   await record(4, "2025-03-10T10:00:00Z");
-  browser = await chromium.launch({
-    executablePath: await sparticuz.executablePath(),
-    args: sparticuz.args,
-    headless: true,
-  });
+  // The shared helper: a per-install extraction, never the /tmp/chromium another user may own.
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();

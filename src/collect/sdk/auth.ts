@@ -38,3 +38,12 @@ export function authOf(o: Record<string, unknown>, k: CredentialKeys): Auth {
     ? bearerAuth(String(o[k.token]))
     : basicAuth(String(o[k.user]), String(o[k.secret]));
 }
+
+/** The optional options of a vendor's Basic pair and Bearer token, to spread into its option schema. */
+export function basicOrBearerOptions<const K extends CredentialKeys>(k: K) {
+  const credential = z.string().min(1).optional();
+  return { [k.user]: credential, [k.secret]: credential, [k.token]: credential } as Record<
+    K["user"] | K["secret"] | K["token"],
+    typeof credential
+  >;
+}

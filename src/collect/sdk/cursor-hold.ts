@@ -1,4 +1,4 @@
-import type { ObservationRecord, RejectedRecord } from "../types.js";
+import type { ReadRecord } from "../types.js";
 import { toFiniteNumber, toInstant } from "../values.js";
 
 // Cursors of sources that sort by a value several records may share (an updated_at, an observed_at).
@@ -14,7 +14,7 @@ export function compareCursors(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-type Rec = ObservationRecord | RejectedRecord;
+type Rec = ReadRecord;
 
 /**
  * Holds one record back until the next one's sort value is known: a record carries its cursor only when

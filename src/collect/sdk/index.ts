@@ -12,7 +12,7 @@ export {
   SourceError,
   safeUrl,
 } from "../http-client.js";
-export { dateOrDateTime, timeZoneName } from "../options.js";
+export { dateOrDateTime, httpUrl, isoDateTime, timeZoneName } from "../options.js";
 export { queryDateTime } from "../time-zone.js";
 export {
   type Checkpoint,
@@ -20,11 +20,18 @@ export {
   type Collector,
   defineCollector,
   type ObservationRecord,
+  type ReadRecord,
   type RejectedRecord,
   type SourceRecord,
 } from "../types.js";
 export { showValue, toExternalId, toFiniteNumber, toInstant } from "../values.js";
-export { authOf, authOption, type CredentialKeys, requireBasicOrBearer } from "./auth.js";
+export {
+  authOf,
+  authOption,
+  basicOrBearerOptions,
+  type CredentialKeys,
+  requireBasicOrBearer,
+} from "./auth.js";
 export {
   CursorError,
   DEFAULT_SINCE_DAYS,
@@ -36,6 +43,17 @@ export {
   startBound,
 } from "./bounds.js";
 export { compareCursors, createCursorHold } from "./cursor-hold.js";
+export { type FieldMap, fieldEntries, fieldMapOption, rawFieldsOf } from "./fields.js";
 export { createPacer } from "./pace.js";
-export { linkNext, nextUrl, type Page, PageError, type PagesOptions, pages, sameOrigin } from "./paging.js";
+export {
+  explainStatus,
+  linkNext,
+  nextUrl,
+  type Page,
+  PageError,
+  type PagesOptions,
+  pages,
+  sameOrigin,
+} from "./paging.js";
 export { type RawFields, type ReadStyle, readObservation } from "./read.js";
+export { apiUrl, countHeader, isObject, vendorDateTime } from "./shape.js";

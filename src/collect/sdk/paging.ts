@@ -115,3 +115,22 @@ export function pages<T>(ctx: CollectContext<unknown>, opts: PagesOptions<T>) {
   }
   return Object.assign(walk(), { exhausted: () => !complete });
 }
+
+/**
+ * The pages of `walk`, where an HTTP error `status` of `url` (or a URL below it) is rethrown with `message`:
+ * what that status means for this API and what to fix (e.g. a 404 that stands for "no access").
+ */
+export async function* explainStatus<T>(
+  walk: AsyncIterable<T>,
+  status: number,
+  url: string,
+  message: string,
+): AsyncGenerator<T> {
+  try {
+    yield* walk;
+  } catch (e) {
+    if (e instanceof SourceError && e.status === status && e.url?.startsWith(url))
+      throw new SourceError(message, status, e.url);
+    throw e;
+  }
+}
