@@ -1,6 +1,7 @@
 import type pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import type { DataSource, QueryRunner } from "typeorm";
+import { observationCopyFields } from "./copy-text.js";
 import type { RecordResult, ResolvedObservation } from "./observations.js";
 import { stampTouched } from "./observations.js";
 
@@ -40,13 +41,6 @@ const MERGE_LATEST = UPSERT(`SELECT ${COLUMNS} FROM (
 /** PostgreSQL's "ON CONFLICT DO UPDATE command cannot affect row a second time". */
 const CARDINALITY_VIOLATION = "21000";
 
-/** COPY text format: backslash, tab, newline and carriage return are the characters that need escaping. */
-function copyText(s: string): string {
-  return /[\\\t\n\r]/.test(s)
-    ? s.replace(/[\\\t\n\r]/g, (c) => ({ "\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r" })[c] as string)
-    : s;
-}
-
 const FLUSH_BYTES = 256 * 1024;
 
 /** One bulk write: open() → add() per valid row → commit() or abort(). Memory stays at one chunk. */
@@ -82,9 +76,7 @@ export class BulkObservationWriter {
 
   /** Queues one validated row; resolves when the COPY stream can take more (backpressure). */
   async add(seq: number, r: ResolvedObservation): Promise<void> {
-    const line = `${seq}\t${r.projectId}\t${r.metricId}\t${r.observedAt.toISOString()}\t${r.value}\t${r.weight}\t${
-      r.externalId === null ? "\\N" : copyText(r.externalId)
-    }\t${r.dimensions ? copyText(JSON.stringify(r.dimensions)) : "\\N"}\n`;
+    const line = `${seq}\t${observationCopyFields(r)}\n`;
     this.chunk.push(line);
     this.chunkBytes += line.length;
     this.rows++;
