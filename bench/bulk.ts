@@ -1,20 +1,22 @@
 // `bulk`: POST /api/v1/observations (NDJSON, one request of 1,000,000 lines) versus PostgreSQL's COPY into the
 // same table, one stream each; then the same body again (every line an update) versus COPY into an empty
-// table. The server's RSS growth while it reads the body is recorded (the body is built beforehand).
+// table. The server runs alone in a child process (bench/bulk-server.ts): its RSS growth while it reads the
+// body and its CPU are its own, not the benchmark's (which holds the body it sends).
 import http from "node:http";
-import { measured, type Section, say } from "./common.js";
-import { type CpuDelta, loadAverage } from "./cpu.js";
+import { type ServerProcess, startServerProcess } from "./bulk-server.js";
+import { measured, procStatusBytes, resetPeakRss, type Section, say } from "./common.js";
+import { loadAverage } from "./cpu.js";
 import type { Dataset } from "./data.js";
 import { buildCopyChunks, copyIn, type IngestRun } from "./ingest.js";
-import { MEAN_KEY, type ObservationsEnv, ROWS, SLUG } from "./observations-env.js";
+import { CONFIG, MEAN_KEY, type ObservationsEnv, ROWS, SLUG } from "./observations-env.js";
 import { fmt, fmtInt, median } from "./stats.js";
 
 /** NDJSON in chunks of about 1 MB, built before any timing. */
-function buildNdjson(d: Dataset): Buffer[] {
+function buildNdjson(d: Dataset, n = d.n): Buffer[] {
   const chunks: Buffer[] = [];
   let lines: string[] = [];
   let size = 0;
-  for (let i = 0; i < d.n; i++) {
+  for (let i = 0; i < n; i++) {
     const line = `{"projectSlug":"${SLUG}","metricKey":"${MEAN_KEY}","observedAt":"${new Date(d.observedAt[i]).toISOString()}","value":${d.value[i]},"weight":1,"externalId":"${d.externalId(i)}"}\n`;
     lines.push(line);
     size += line.length;
@@ -31,16 +33,23 @@ function buildNdjson(d: Dataset): Buffer[] {
 interface BulkRun extends IngestRun {
   inserted: number;
   updated: number;
-  /** Peak RSS above the RSS at the start of the request, MB (the app runs in this process). */
+  /** The server's peak RSS above its RSS at the start of the request, MB. */
   rssGrowthMb: number;
+  /** The server's CPU seconds during the request. */
+  serverCpuSeconds: number;
 }
 
-async function postBulk(url: string, chunks: Buffer[]): Promise<BulkRun> {
-  const rss0 = process.memoryUsage.rss();
+async function postBulk(server: ServerProcess, chunks: Buffer[]): Promise<BulkRun> {
+  const url = `${server.url}/api/v1/observations`;
+  const rss0 = server.rss();
+  // VmHWM reset to the current RSS where the kernel allows it; the 50 ms samples cover the rest.
+  const hwm = resetPeakRss(server.pid);
   let peak = rss0;
-  const sampler = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage.rss());
-  }, 50);
+  const sample = () => {
+    peak = Math.max(peak, server.rss(), hwm ? procStatusBytes(server.pid, "VmHWM") : 0);
+  };
+  const sampler = setInterval(sample, 50);
+  const cpu0 = server.cpuSeconds();
   const started = performance.now();
   try {
     const text = await new Promise<string>((resolve, reject) => {
@@ -67,7 +76,7 @@ async function postBulk(url: string, chunks: Buffer[]): Promise<BulkRun> {
     });
     const seconds = (performance.now() - started) / 1000;
     const { inserted, updated } = JSON.parse(text) as { inserted: number; updated: number };
-    peak = Math.max(peak, process.memoryUsage.rss());
+    sample();
     return {
       rows: inserted + updated,
       seconds,
@@ -77,6 +86,7 @@ async function postBulk(url: string, chunks: Buffer[]): Promise<BulkRun> {
       inserted,
       updated,
       rssGrowthMb: (peak - rss0) / 2 ** 20,
+      serverCpuSeconds: server.cpuSeconds() - cpu0,
     };
   } finally {
     clearInterval(sampler);
@@ -86,7 +96,8 @@ async function postBulk(url: string, chunks: Buffer[]): Promise<BulkRun> {
 interface Record {
   path: "bulk new" | "bulk update" | "COPY";
   run: IngestRun | BulkRun;
-  cpu: CpuDelta;
+  /** CPU seconds of the writing process (the server for bulk, this process's COPY client) and PostgreSQL's. */
+  cpu: { app: number; pg: number | null; total: number };
   load: number;
 }
 
@@ -95,7 +106,6 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 export async function bulkBenchmark(env: ObservationsEnv): Promise<Section> {
   const started = Date.now();
   const { data, ids, admin, copier, cpu } = env;
-  const url = env.bench.graphqlUrl.replace(/\/graphql$/, "/api/v1/observations");
   const body = buildNdjson(data);
   const copy = buildCopyChunks(data, ids.project, ids.mean);
   say(`bulk: NDJSON ${fmt(body.reduce((s, b) => s + b.length, 0) / 2 ** 20)} MB in one request`);
@@ -103,56 +113,68 @@ export async function bulkBenchmark(env: ObservationsEnv): Promise<Section> {
     await admin.query("TRUNCATE observation, observation_activity");
     await admin.query("CHECKPOINT");
   };
-  const records: Record[] = [];
-  const time = async (path: Record["path"], fn: () => Promise<IngestRun | BulkRun>) => {
-    const load = loadAverage();
-    const [, used, run] = await measured(cpu, fn);
-    records.push({ path, run, cpu: used, load });
-    say(
-      `bulk: ${path}: ${fmtInt(run.rowsPerSecond)} rows/s (${fmt(run.seconds, 2)} s; CPU node ${fmt(used.nodeMs / 1000)} s + postgres ${used.pgMs === null ? "?" : fmt(used.pgMs / 1000)} s${"rssGrowthMb" in run ? `; RSS +${fmt(run.rssGrowthMb)} MB` : ""})`,
-    );
-    return run;
-  };
-  for (let r = 0; r < ROUNDS; r++) {
-    // New rows: bulk into an empty table, then COPY into an empty table (turns alternate by round).
-    const order = r % 2 === 0 ? (["bulk", "copy"] as const) : (["copy", "bulk"] as const);
-    for (const kind of order) {
-      await reset();
-      if (kind === "copy") await time("COPY", () => copyIn(copier, copy, data.n));
-      else {
-        const run = (await time("bulk new", () => postBulk(url, body))) as BulkRun;
-        if (run.inserted !== data.n) throw new Error(`bulk stored ${run.inserted} of ${data.n}`);
+  say("bulk: starting Uplift in a child process");
+  const server = await startServerProcess(env.dbUrl, CONFIG);
+  try {
+    // Warm-up (unmeasured): the server's first request pays for compilation and its pool's connections.
+    await postBulk(server, buildNdjson(data, Math.min(data.n, 20_000)));
+    const records: Record[] = [];
+    const time = async (path: Record["path"], fn: () => Promise<IngestRun | BulkRun>) => {
+      const load = loadAverage();
+      const [, used, run] = await measured(cpu, fn);
+      const app = "serverCpuSeconds" in run ? run.serverCpuSeconds : used.nodeMs / 1000;
+      const pg = used.pgMs === null ? null : used.pgMs / 1000;
+      records.push({ path, run, cpu: { app, pg, total: app + (pg ?? 0) }, load });
+      say(
+        `bulk: ${path}: ${fmtInt(run.rowsPerSecond)} rows/s (${fmt(run.seconds, 2)} s; CPU ${"serverCpuSeconds" in run ? "server" : "client"} ${fmt(app)} s + postgres ${pg === null ? "?" : fmt(pg)} s${"rssGrowthMb" in run ? `; server RSS +${fmt(run.rssGrowthMb)} MB` : ""})`,
+      );
+      return run;
+    };
+    for (let r = 0; r < ROUNDS; r++) {
+      // New rows: bulk into an empty table, then COPY into an empty table (turns alternate by round).
+      const order = r % 2 === 0 ? (["bulk", "copy"] as const) : (["copy", "bulk"] as const);
+      for (const kind of order) {
+        await reset();
+        if (kind === "copy") await time("COPY", () => copyIn(copier, copy, data.n));
+        else {
+          const run = (await time("bulk new", () => postBulk(server, body))) as BulkRun;
+          if (run.inserted !== data.n) throw new Error(`bulk stored ${run.inserted} of ${data.n}`);
+        }
       }
+      // Updates: the table holds the same 1,000,000 (from the bulk run or from COPY); the same body again.
+      await admin.query("CHECKPOINT");
+      const upd = (await time("bulk update", () => postBulk(server, body))) as BulkRun;
+      if (upd.updated !== data.n) throw new Error(`bulk updated ${upd.updated} of ${data.n}`);
     }
-    // Updates: the table holds the same 1,000,000 (from the bulk run or from COPY); the same body again.
-    await admin.query("CHECKPOINT");
-    const upd = (await time("bulk update", () => postBulk(url, body))) as BulkRun;
-    if (upd.updated !== data.n) throw new Error(`bulk updated ${upd.updated} of ${data.n}`);
+    return section(records, (Date.now() - started) / 1000);
+  } finally {
+    await server.stop();
   }
-  return section(records, (Date.now() - started) / 1000);
 }
 
 function section(records: Record[], seconds: number): Section {
   const of = (p: Record["path"]) => records.filter((x) => x.path === p);
   const rate = (p: Record["path"]) => median(of(p).map((x) => x.run.rowsPerSecond));
-  const cpuPerM = (p: Record["path"]) =>
-    median(of(p).map((x) => (x.cpu.totalMs / 1000) * (1e6 / x.run.rows)));
+  const cpuPerM = (p: Record["path"]) => median(of(p).map((x) => x.cpu.total * (1e6 / x.run.rows)));
   const copyRate = rate("COPY");
   const rss = Math.max(...records.map((x) => ("rssGrowthMb" in x.run ? x.run.rssGrowthMb : 0)));
   const newPct = (rate("bulk new") / copyRate) * 100;
   const updPct = (rate("bulk update") / copyRate) * 100;
   const rows = records.map(
     (x) =>
-      `| ${x.path} | ${fmtInt(x.run.rowsPerSecond)} | ${fmt(x.run.seconds, 2)} | ${fmt(x.cpu.nodeMs / 1000)} + ${x.cpu.pgMs === null ? "?" : fmt(x.cpu.pgMs / 1000)} | ${"rssGrowthMb" in x.run ? fmt(x.run.rssGrowthMb) : "–"} | ${fmt(x.load, 2)} |`,
+      `| ${x.path} | ${fmtInt(x.run.rowsPerSecond)} | ${fmt(x.run.seconds, 2)} | ${fmt(x.cpu.app)} + ${x.cpu.pg === null ? "?" : fmt(x.cpu.pg)} | ${"rssGrowthMb" in x.run ? fmt(x.run.rssGrowthMb) : "–"} | ${fmt(x.load, 2)} |`,
   );
   const body = `Set-up: the ingest data set (${fmtInt(ROWS)} observations, \`bench/data.ts\`), serialised as NDJSON before timing
-and sent in one streamed \`POST /api/v1/observations\` to the app in this process; the floor is one
+and sent in one streamed \`POST /api/v1/observations\` to Uplift running alone in a child process
+(\`node --import tsx src/main.ts\`, after one unmeasured request of 20,000 lines); the floor is one
 \`COPY observation … FROM STDIN\` stream of the same rows (text prepared before timing) into the same table. "bulk
 new" and COPY each start from an empty table (\`TRUNCATE\` + \`CHECKPOINT\`); "bulk update" sends the same body
 again over the 1,000,000 stored rows (every line an update) and is compared with COPY into an empty table. RSS
-growth: peak RSS of this process (app and client) above its RSS when the request started, sampled every 50 ms.
+growth: the server process's peak RSS (VmHWM reset before the request, and VmRSS sampled every 50 ms) above its
+RSS when the request started. CPU: the server process (bulk) or this process's COPY client, plus every
+PostgreSQL process.
 
-| path | rows/s | seconds | CPU s (Node + PostgreSQL) | RSS growth, MB | load average at start |
+| path | rows/s | seconds | CPU s (server or COPY client + PostgreSQL) | server RSS growth, MB | load average at start |
 | --- | ---: | ---: | --- | ---: | ---: |
 ${rows.join("\n")}
 

@@ -9,7 +9,8 @@ export const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 export const SLUG = "bench";
 export const MEAN_KEY = "bench.resolution_time";
 export const MEDIAN_KEY = "bench.resolution_time_p50";
-const CONFIG = `currency: USD
+/** The benchmark's Uplift configuration (also used by `bulk` for its server in a child process). */
+export const CONFIG = `currency: USD
 metrics:
   - key: ${MEAN_KEY}
     name: Resolution time (mean)
@@ -37,6 +38,7 @@ projects:
 
 export interface ObservationsEnv {
   bench: BenchApp;
+  dbUrl: string;
   admin: pg.Client;
   copier: pg.Client;
   cpu: CpuMeter;
@@ -72,7 +74,16 @@ export async function openObservationsEnv(ctx: BenchContext, data: Dataset | nul
       kpiMean: String(r.kpi_mean),
       kpiMedian: String(r.kpi_median),
     }));
-    return { bench, admin, copier, cpu: ctx.cpu, data: data ?? generateDataset(ROWS), ids, stop };
+    return {
+      bench,
+      dbUrl: ctx.dbUrl,
+      admin,
+      copier,
+      cpu: ctx.cpu,
+      data: data ?? generateDataset(ROWS),
+      ids,
+      stop,
+    };
   } catch (e) {
     await stop();
     throw e;

@@ -148,7 +148,7 @@ export async function bulkIngest(
         writer = new BulkObservationWriter(ds);
         await writer.open();
       }
-      await writer.add(row.line, {
+      await writer.add({
         projectId: projectId as string,
         metricId: metricId as string,
         observedAt: f.observedAt,

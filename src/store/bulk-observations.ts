@@ -1,57 +1,35 @@
 import type pg from "pg";
-import { from as copyFrom } from "pg-copy-streams";
 import type { DataSource, QueryRunner } from "typeorm";
+import { ObservationCopyInserter } from "./copy-insert.js";
 import { observationCopyFields } from "./copy-text.js";
 import type { RecordResult, ResolvedObservation } from "./observations.js";
 import { stampTouched } from "./observations.js";
 
-// Bulk ingest's write path: validated rows stream into a temporary staging table with COPY (the
-// database's fastest way in), then one INSERT … ON CONFLICT moves them into `observation`, all inside one
-// transaction. Nothing is visible, and nothing is announced, unless every line was valid.
+// Bulk ingest's write path: validated rows are cut into chunks that go to PostgreSQL while the body is
+// still being read (ObservationCopyInserter: a direct COPY while the rows are new, staging and
+// INSERT … ON CONFLICT otherwise), so that the database's work on one chunk overlaps Node's parsing of
+// the next. Everything happens in one transaction: nothing is visible, and nothing is announced, unless
+// every line was valid and the whole body arrived.
 
-const STAGING = `CREATE TEMP TABLE bulk_staging (
-  seq bigint NOT NULL, project_id bigint NOT NULL, metric_id bigint NOT NULL, observed_at timestamptz NOT NULL,
-  value float8 NOT NULL, weight float8 NOT NULL, external_id text, dimensions jsonb
-) ON COMMIT DROP`;
+/** Rows per chunk: large enough to keep per-chunk round trips and subtransactions few, small in memory. */
+export const bulkChunking = { rows: 50_000 };
 
-const UPSERT = (source: string) => `WITH up AS (
-    INSERT INTO observation (project_id, metric_id, observed_at, value, weight, external_id, dimensions)
-    ${source}
-    ON CONFLICT (project_id, metric_id, external_id) DO UPDATE SET
-      observed_at = EXCLUDED.observed_at, value = EXCLUDED.value, weight = EXCLUDED.weight,
-      dimensions = EXCLUDED.dimensions, run_id = NULL, recorded_at = clock_timestamp()
-    RETURNING (xmax = 0) AS inserted
-  )
-  SELECT count(*) FILTER (WHERE inserted) AS inserted FROM up`;
-
-const COLUMNS = "project_id, metric_id, observed_at, value, weight, external_id, dimensions";
-
-/** Every staged row as it is: right when no externalId repeats within the request (the common case). */
-const MERGE_ALL = UPSERT(`SELECT ${COLUMNS} FROM bulk_staging`);
-
-/** Within one request a later line with the same externalId wins (as within a recordObservations batch). */
-const MERGE_LATEST = UPSERT(`SELECT ${COLUMNS} FROM (
-      SELECT DISTINCT ON (project_id, metric_id, external_id) *
-      FROM bulk_staging WHERE external_id IS NOT NULL
-      ORDER BY project_id, metric_id, external_id, seq DESC
-    ) latest
-    UNION ALL
-    SELECT ${COLUMNS} FROM bulk_staging WHERE external_id IS NULL`);
-
-/** PostgreSQL's "ON CONFLICT DO UPDATE command cannot affect row a second time". */
-const CARDINALITY_VIOLATION = "21000";
-
-const FLUSH_BYTES = 256 * 1024;
-
-/** One bulk write: open() → add() per valid row → commit() or abort(). Memory stays at one chunk. */
+/** One bulk write: open() → add() per valid row, in line order → commit() or abort(). */
 export class BulkObservationWriter {
   private runner: QueryRunner | null = null;
   private client: pg.PoolClient | null = null;
-  private copy: ReturnType<typeof copyFrom> | null = null;
-  private copyDone: Promise<void> | null = null;
-  private chunk: string[] = [];
-  private chunkBytes = 0;
-  private rows = 0;
+  private inserter: ObservationCopyInserter | null = null;
+  private lines: string[] = [];
+  /** externalIds of the chunk being built, by "projectId metricId": a repeat decides the merge. */
+  private seen = new Map<string, Set<string>>();
+  private last: { projectId: string; metricId: string; ids: Set<string> } | null = null;
+  private repeats = false;
+  /** The chunk PostgreSQL is working on (at most one: memory stays at about two chunks). */
+  private inflight: Promise<void> | null = null;
+  private failure: { error: unknown } | null = null;
+  private readonly touched = new Map<string, { projectId: string; metricId: string }>();
+  private inserted = 0;
+  private updated = 0;
 
   constructor(private readonly ds: DataSource) {}
 
@@ -59,80 +37,64 @@ export class BulkObservationWriter {
     this.runner = this.ds.createQueryRunner();
     this.client = (await this.runner.connect()) as pg.PoolClient;
     await this.client.query("BEGIN");
-    await this.client.query(STAGING);
-    const copy = this.client.query(
-      copyFrom(
-        "COPY bulk_staging (seq, project_id, metric_id, observed_at, value, weight, external_id, dimensions) FROM STDIN",
-      ),
-    );
-    this.copy = copy;
-    this.copyDone = new Promise((resolve, reject) => {
-      copy.on("finish", () => resolve());
-      copy.on("error", reject);
-    });
-    // Surfaced by commit(); without a listener an early error would be unhandled.
-    this.copyDone.catch(() => undefined);
+    this.inserter = new ObservationCopyInserter(this.client);
   }
 
-  /** Queues one validated row; resolves when the COPY stream can take more (backpressure). */
-  async add(seq: number, r: ResolvedObservation): Promise<void> {
-    const line = `${seq}\t${observationCopyFields(r)}\n`;
-    this.chunk.push(line);
-    this.chunkBytes += line.length;
-    this.rows++;
-    if (this.chunkBytes >= FLUSH_BYTES) await this.flush();
-  }
-
-  private async flush(): Promise<void> {
-    if (!this.copy || this.chunk.length === 0) return;
-    const ok = this.copy.write(this.chunk.join(""));
-    this.chunk = [];
-    this.chunkBytes = 0;
-    if (!ok) {
-      const copy = this.copy;
-      await new Promise<void>((resolve, reject) => {
-        const done = () => {
-          copy.off("error", fail);
-          resolve();
-        };
-        const fail = (e: Error) => {
-          copy.off("drain", done);
-          reject(e);
-        };
-        copy.once("drain", done);
-        copy.once("error", fail);
-      });
+  /** Queues one validated row; resolves at once unless a full chunk waits for the previous one. */
+  async add(r: ResolvedObservation): Promise<void> {
+    this.lines.push(`${observationCopyFields(r)}\n`);
+    let last = this.last;
+    if (!last || last.projectId !== r.projectId || last.metricId !== r.metricId) {
+      const pair = `${r.projectId} ${r.metricId}`;
+      let ids = this.seen.get(pair);
+      if (!ids) this.seen.set(pair, (ids = new Set()));
+      if (!this.touched.has(pair)) this.touched.set(pair, { projectId: r.projectId, metricId: r.metricId });
+      last = this.last = { projectId: r.projectId, metricId: r.metricId, ids };
     }
+    if (r.externalId !== null) {
+      if (last.ids.has(r.externalId)) this.repeats = true;
+      else last.ids.add(r.externalId);
+    }
+    if (this.lines.length >= bulkChunking.rows) await this.dispatch();
   }
 
-  /** Ends the COPY, merges into `observation`, stamps and announces the change, commits. */
+  /** Hands the chunk built so far to PostgreSQL once the previous one is done. */
+  private async dispatch(): Promise<void> {
+    const lines = this.lines;
+    const repeats = this.repeats;
+    this.lines = [];
+    this.seen = new Map();
+    this.last = null;
+    this.repeats = false;
+    await this.inflight;
+    if (this.failure) throw this.failure.error;
+    if (lines.length === 0) return;
+    const inserter = this.inserter;
+    if (!inserter) throw new Error("bulk writer not open");
+    this.inflight = inserter.write(lines.join(""), lines.length, repeats).then(
+      (c) => {
+        this.inserted += c.inserted;
+        this.updated += c.updated;
+      },
+      (error) => {
+        this.failure = { error };
+      },
+    );
+  }
+
+  /** Writes the last chunk, stamps and announces the change, commits. */
   async commit(): Promise<RecordResult> {
     const client = this.client;
-    if (!client || !this.copy) throw new Error("bulk writer not open");
+    if (!client) throw new Error("bulk writer not open");
     try {
-      await this.flush();
-      this.copy.end();
-      await this.copyDone;
-      // Optimistic: without repeated externalIds the rows go in as staged, sparing a sort of the whole
-      // request. A repeat makes PostgreSQL refuse the statement; the savepoint then lets the slower,
-      // de-duplicating statement run in the same transaction.
-      await client.query("SAVEPOINT merge");
-      let counts: { inserted: string }[];
-      try {
-        ({ rows: counts } = await client.query(MERGE_ALL));
-      } catch (e) {
-        if ((e as { code?: string }).code !== CARDINALITY_VIOLATION) throw e;
-        await client.query("ROLLBACK TO SAVEPOINT merge");
-        ({ rows: counts } = await client.query(MERGE_LATEST));
-      }
-      const { rows: pairs } = await client.query(
-        `SELECT DISTINCT project_id::text AS "projectId", metric_id::text AS "metricId" FROM bulk_staging`,
-      );
+      await this.dispatch();
+      await this.inflight;
+      if (this.failure) throw this.failure.error;
+      const pairs = [...this.touched.values()];
       await stampTouched(client, pairs);
       await client.query("COMMIT");
       // Lines repeating an externalId of an earlier line count as updates, as in recordObservations.
-      const inserted = Number(counts[0].inserted);
-      return { inserted, updated: this.rows - inserted, touched: pairs };
+      return { inserted: this.inserted, updated: this.updated, touched: pairs };
     } catch (e) {
       await this.abort();
       throw e;
@@ -146,11 +108,8 @@ export class BulkObservationWriter {
     if (!client) return;
     let broken = false;
     try {
-      if (this.copy && !this.copy.writableEnded) {
-        // Destroying the stream sends CopyFail; the ROLLBACK then discards the staging table.
-        this.copy.destroy(new Error("bulk ingest aborted"));
-        await this.copyDone?.catch(() => undefined);
-      }
+      // The chunk in flight ends (or fails) first: the connection takes one statement at a time.
+      await this.inflight;
       await client.query("ROLLBACK");
     } catch {
       broken = true;
@@ -166,7 +125,8 @@ export class BulkObservationWriter {
       | null;
     this.runner = null;
     this.client = null;
-    this.copy = null;
+    this.inserter = null;
+    this.lines = [];
     if (!runner) return;
     const done = broken
       ? runner.releasePostgresConnection(new Error("bulk ingest connection broken"))

@@ -1,0 +1,87 @@
+// The Uplift server of the `bulk` benchmark, alone in a child process (`node --import tsx src/main.ts`, as
+// `npm start`), so that its RSS and CPU are its own and not the benchmark's (which holds the body it sends).
+import { type ChildProcess, spawn } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { PROJECT_ROOT } from "../src/paths.js";
+import { endChild, procStatusBytes, TSX_IMPORT } from "./common.js";
+
+export interface ServerProcess {
+  pid: number;
+  url: string;
+  /** utime + stime of the server process, seconds (USER_HZ resolution). */
+  cpuSeconds(): number;
+  rss(): number;
+  stop(): Promise<void>;
+}
+
+export async function startServerProcess(dbUrl: string, config: string): Promise<ServerProcess> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "uplift-bench-bulk-"));
+  const file = path.join(dir, "uplift.yaml");
+  fs.writeFileSync(file, config);
+  const env: Record<string, string | undefined> = { ...process.env };
+  delete env.VITEST;
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [
+      "--import",
+      TSX_IMPORT,
+      // BENCH_SERVER_CPU_PROF=<folder>: a .cpuprofile of the server, written when it stops.
+      ...(process.env.BENCH_SERVER_CPU_PROF
+        ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_SERVER_CPU_PROF}`]
+        : []),
+      path.join(PROJECT_ROOT, "src", "main.ts"),
+    ],
+    {
+      cwd: PROJECT_ROOT,
+      env: {
+        ...env,
+        NODE_ENV: process.env.NODE_ENV === "test" ? "production" : (process.env.NODE_ENV ?? "production"),
+        TSX_TSCONFIG_PATH: path.join(PROJECT_ROOT, "tsconfig.json"),
+        DATABASE_URL: dbUrl,
+        PORT: "0",
+        HOST: "127.0.0.1",
+        UPLIFT_SCHEDULER: "off",
+        UPLIFT_CONFIG: file,
+        UPLIFT_DATA_DIR: dir,
+        LOG_LEVEL: "info",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  let out = "";
+  const stop = async () => {
+    await endChild(child);
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      const onData = (c: Buffer) => {
+        out = (out + c.toString()).slice(-20_000);
+        // JSON log line (pino): {"msg":"Uplift is serving","graphql":"http://127.0.0.1:PORT/graphql"}.
+        const m = /"graphql":"http:\/\/[^"]*:(\d+)\/graphql"/.exec(out);
+        if (m) resolve(Number(m[1]));
+      };
+      child.stdout?.on("data", onData);
+      child.stderr?.on("data", onData);
+      child.once("exit", (code) => reject(new Error(`uplift exited (${code}):\n${out}`)));
+      setTimeout(() => reject(new Error(`uplift did not start within 120 s:\n${out}`)), 120_000).unref();
+    });
+    const pid = child.pid as number;
+    return {
+      pid,
+      url: `http://127.0.0.1:${port}`,
+      cpuSeconds() {
+        const s = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+        const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
+        return (Number(f[11]) + Number(f[12])) / 100;
+      },
+      rss: () => procStatusBytes(pid, "VmRSS"),
+      stop,
+    };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}

@@ -1,0 +1,128 @@
+import type pg from "pg";
+import { from as copyFrom } from "pg-copy-streams";
+
+// Writing a chunk of observations given as COPY text (observationCopyFields lines): straight into
+// `observation` with COPY while the rows are new (no staging table, no ON CONFLICT: as cheap as a plain
+// COPY), else into a temporary staging table and one INSERT … ON CONFLICT. Used by bulk ingest; any writer
+// holding COPY text inside a transaction can use it.
+
+const COLUMNS = "project_id, metric_id, observed_at, value, weight, external_id, dimensions";
+
+/** `seq` numbers the staged rows in COPY order, so that a later line with the same externalId wins. */
+const STAGING = `CREATE TEMP TABLE observation_copy_staging (
+  seq bigint GENERATED ALWAYS AS IDENTITY, project_id bigint NOT NULL, metric_id bigint NOT NULL,
+  observed_at timestamptz NOT NULL, value float8 NOT NULL, weight float8 NOT NULL, external_id text, dimensions jsonb
+) ON COMMIT DROP`;
+
+const UPSERT = (source: string) => `WITH up AS (
+    INSERT INTO observation (${COLUMNS})
+    ${source}
+    ON CONFLICT (project_id, metric_id, external_id) DO UPDATE SET
+      observed_at = EXCLUDED.observed_at, value = EXCLUDED.value, weight = EXCLUDED.weight,
+      dimensions = EXCLUDED.dimensions, run_id = NULL, recorded_at = clock_timestamp()
+    RETURNING (xmax = 0) AS inserted
+  )
+  SELECT count(*) FILTER (WHERE inserted) AS inserted FROM up`;
+
+/** Every staged row as it is: right when no externalId repeats within the chunk. */
+const MERGE_ALL = UPSERT(`SELECT ${COLUMNS} FROM observation_copy_staging`);
+
+/** A later row with the same externalId wins (as within a recordObservations batch). */
+const MERGE_LATEST = UPSERT(`SELECT ${COLUMNS} FROM (
+      SELECT DISTINCT ON (project_id, metric_id, external_id) *
+      FROM observation_copy_staging WHERE external_id IS NOT NULL
+      ORDER BY project_id, metric_id, external_id, seq DESC
+    ) latest
+    UNION ALL
+    SELECT ${COLUMNS} FROM observation_copy_staging WHERE external_id IS NULL`);
+
+const UNIQUE_VIOLATION = "23505";
+/** PostgreSQL's "ON CONFLICT DO UPDATE command cannot affect row a second time". */
+const CARDINALITY_VIOLATION = "21000";
+
+/** Runs one COPY … FROM STDIN with the given text; resolves with the number of rows copied. */
+export function copyIn(client: pg.ClientBase, sql: string, text: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const stream = client.query(copyFrom(sql));
+    stream.on("finish", () => resolve(stream.rowCount));
+    stream.on("error", reject);
+    stream.end(text);
+  });
+}
+
+export interface ChunkCounts {
+  inserted: number;
+  /** Rows that replaced a stored row or an earlier row of the same chunk. */
+  updated: number;
+}
+
+/**
+ * Writes chunks of observation rows (COPY text, one line per row, columns as observationCopyFields) into
+ * `observation`, on a client that holds an open transaction; chunks must come in line order. The first
+ * chunk is tried with a direct COPY under a savepoint; a unique violation (an externalId already stored)
+ * rolls that back and the chunk goes through staging. The next chunk goes direct again only if the last
+ * merge inserted every row (a body that is new again), so a body of updates pays for one failed COPY.
+ * One subtransaction per direct chunk (and per merge whose repeats are unknown): keep chunks large
+ * (tens of thousands of rows) so that a transaction stays under PostgreSQL's 64 cached subtransactions.
+ */
+export class ObservationCopyInserter {
+  private direct = true;
+  private staged = false;
+
+  constructor(private readonly client: pg.ClientBase) {}
+
+  /**
+   * `repeats`: whether an externalId (with its project and metric) occurs twice within the chunk, if the
+   * caller knows; unknown costs a savepoint around the merge instead.
+   */
+  async write(text: string, rows: number, repeats?: boolean): Promise<ChunkCounts> {
+    if (rows === 0) return { inserted: 0, updated: 0 };
+    if (this.direct && repeats !== true) {
+      const copied = await this.tryDirect(text);
+      if (copied !== null) return { inserted: copied, updated: rows - copied };
+    }
+    const inserted = await this.merge(text, repeats);
+    this.direct = inserted === rows;
+    return { inserted, updated: rows - inserted };
+  }
+
+  /** COPY straight into `observation`; null when a row conflicts (nothing of the chunk stays). */
+  private async tryDirect(text: string): Promise<number | null> {
+    const c = this.client;
+    await c.query("SAVEPOINT copy_direct");
+    try {
+      const n = await copyIn(c, `COPY observation (${COLUMNS}) FROM STDIN`, text);
+      await c.query("RELEASE SAVEPOINT copy_direct");
+      return n;
+    } catch (e) {
+      if ((e as { code?: string }).code !== UNIQUE_VIOLATION) throw e;
+      await c.query("ROLLBACK TO SAVEPOINT copy_direct");
+      await c.query("RELEASE SAVEPOINT copy_direct");
+      this.direct = false;
+      return null;
+    }
+  }
+
+  private async merge(text: string, repeats?: boolean): Promise<number> {
+    const c = this.client;
+    if (this.staged) await c.query("TRUNCATE observation_copy_staging");
+    else await c.query(STAGING);
+    this.staged = true;
+    await copyIn(c, `COPY observation_copy_staging (${COLUMNS}) FROM STDIN`, text);
+    let counts: { inserted: string }[];
+    if (repeats === undefined) {
+      // Optimistic: a repeat makes PostgreSQL refuse MERGE_ALL; the savepoint lets MERGE_LATEST run.
+      await c.query("SAVEPOINT copy_merge");
+      try {
+        ({ rows: counts } = await c.query(MERGE_ALL));
+        await c.query("RELEASE SAVEPOINT copy_merge");
+      } catch (e) {
+        if ((e as { code?: string }).code !== CARDINALITY_VIOLATION) throw e;
+        await c.query("ROLLBACK TO SAVEPOINT copy_merge");
+        await c.query("RELEASE SAVEPOINT copy_merge");
+        ({ rows: counts } = await c.query(MERGE_LATEST));
+      }
+    } else ({ rows: counts } = await c.query(repeats ? MERGE_LATEST : MERGE_ALL));
+    return Number(counts[0].inserted);
+  }
+}
