@@ -47,7 +47,10 @@ export class BulkObservationWriter {
     if (!last || last.projectId !== r.projectId || last.metricId !== r.metricId) {
       const pair = `${r.projectId} ${r.metricId}`;
       let ids = this.seen.get(pair);
-      if (!ids) this.seen.set(pair, (ids = new Set()));
+      if (!ids) {
+        ids = new Set();
+        this.seen.set(pair, ids);
+      }
       if (!this.touched.has(pair)) this.touched.set(pair, { projectId: r.projectId, metricId: r.metricId });
       last = this.last = { projectId: r.projectId, metricId: r.metricId, ids };
     }

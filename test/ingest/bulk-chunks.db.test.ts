@@ -172,8 +172,9 @@ describe("bulk ingest in chunks", () => {
     const settled = async () => {
       for (let i = 0; i < 200; i++) {
         await new Promise((r) => setTimeout(r, 50));
-        if ((await idle()) === 0 && (await new Promise((r) => setTimeout(r, 100)), await idle()) === 0)
-          return true;
+        if ((await idle()) > 0) continue;
+        await new Promise((r) => setTimeout(r, 100));
+        if ((await idle()) === 0) return true;
       }
       return false;
     };
