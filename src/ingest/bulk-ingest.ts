@@ -29,29 +29,40 @@ export type BulkOutcome =
   | { ok: true; inserted: number; updated: number }
   | { ok: false; forbidden: boolean; errors: LineProblem[] };
 
+/** Lines of the body with their fields (null: the line is bad, its problems say why). */
 interface Row {
   line: number;
   fields: RawFields | null;
   problems: InputProblem[];
 }
 
-async function* ndjsonRows(body: Readable, now: number): AsyncGenerator<Row> {
-  for await (const { line, text } of splitLines(body, MAX_LINE_BYTES)) {
-    if (text.trim() === "") continue;
-    const problems: InputProblem[] = [];
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch (e) {
-      problems.push({ field: "", message: `not valid JSON: ${(e as Error).message}` });
-      yield { line, fields: null, problems };
-      continue;
+/** One NDJSON line → a row; `problems` is filled only when the line is bad. */
+function ndjsonRow(line: number, text: string, now: number): Row | null {
+  if (text.trim() === "") return null;
+  const problems: InputProblem[] = [];
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    problems.push({ field: "", message: `not valid JSON: ${(e as Error).message}` });
+    return { line, fields: null, problems };
+  }
+  return { line, fields: fromJson(value, problems, now), problems };
+}
+
+/** NDJSON, one batch of rows per piece of the body: no promise per line. */
+async function* ndjsonRows(body: Readable, now: number): AsyncGenerator<Row[]> {
+  for await (const { first, texts } of splitLines(body, MAX_LINE_BYTES)) {
+    const rows: Row[] = [];
+    for (let i = 0; i < texts.length; i++) {
+      const row = ndjsonRow(first + i, texts[i], now);
+      if (row) rows.push(row);
     }
-    yield { line, fields: fromJson(value, problems, now), problems };
+    yield rows;
   }
 }
 
-async function* csvRows(body: Readable, now: number): AsyncGenerator<Row> {
+async function* csvRows(body: Readable, now: number): AsyncGenerator<Row[]> {
   const parser = body.pipe(
     parseCsv({
       bom: true,
@@ -71,7 +82,7 @@ async function* csvRows(body: Readable, now: number): AsyncGenerator<Row> {
       header = record.map((h) => h.trim());
       const problems = checkCsvHeader(header);
       if (problems.length) {
-        yield { line: info.lines, fields: null, problems };
+        yield [{ line: info.lines, fields: null, problems }];
         return;
       }
       continue;
@@ -79,11 +90,13 @@ async function* csvRows(body: Readable, now: number): AsyncGenerator<Row> {
     const problems: InputProblem[] = [];
     if (record.length !== header.length)
       problems.push({ field: "", message: `has ${record.length} cells; the header has ${header.length}` });
-    yield {
-      line: info.lines,
-      fields: problems.length ? null : fromCsv(header, record, problems, now),
-      problems,
-    };
+    yield [
+      {
+        line: info.lines,
+        fields: problems.length ? null : fromCsv(header, record, problems, now),
+        problems,
+      },
+    ];
   }
 }
 
@@ -115,48 +128,52 @@ export async function bulkIngest(
     if (errors.length < MAX_LISTED_ERRORS) errors.push({ line, field, message });
   };
   try {
-    const rows = format === "csv" ? csvRows(body, now) : ndjsonRows(body, now);
-    for await (const row of rows) {
-      if (errors.length >= MAX_LISTED_ERRORS) break;
-      if (++count > MAX_BULK_OBSERVATIONS) {
-        fail(
-          row.line,
-          "",
-          `at most ${MAX_BULK_OBSERVATIONS.toLocaleString("en-US")} observations per request; split the body`,
-        );
-        break;
-      }
-      for (const p of row.problems) fail(row.line, p.field, p.message);
-      const f = row.fields;
-      if (!f) continue;
-      const projectId = names.projects.get(f.projectSlug);
-      const metricId = names.metrics.get(f.metricKey);
-      if (projectId && !canSeeProject(principal, f.projectSlug)) {
-        forbidden = true;
-        fail(row.line, "projectSlug", `this key may not write to project "${f.projectSlug}"`);
-      } else if (!projectId) fail(row.line, "projectSlug", `unknown project "${f.projectSlug}"`);
-      if (!metricId) fail(row.line, "metricKey", `unknown metric "${f.metricKey}"`);
-      if (errors.length > 0) {
-        // All or nothing: once a line is bad nothing is written; reading goes on only to list more problems.
-        if (writer) {
-          await writer.abort();
-          writer = null;
+    const batches = format === "csv" ? csvRows(body, now) : ndjsonRows(body, now);
+    reading: for await (const rows of batches) {
+      for (const row of rows) {
+        if (errors.length >= MAX_LISTED_ERRORS) break reading;
+        if (++count > MAX_BULK_OBSERVATIONS) {
+          fail(
+            row.line,
+            "",
+            `at most ${MAX_BULK_OBSERVATIONS.toLocaleString("en-US")} observations per request; split the body`,
+          );
+          break reading;
         }
-        continue;
+        for (const p of row.problems) fail(row.line, p.field, p.message);
+        const f = row.fields;
+        if (!f) continue;
+        const projectId = names.projects.get(f.projectSlug);
+        const metricId = names.metrics.get(f.metricKey);
+        if (projectId && !canSeeProject(principal, f.projectSlug)) {
+          forbidden = true;
+          fail(row.line, "projectSlug", `this key may not write to project "${f.projectSlug}"`);
+        } else if (!projectId) fail(row.line, "projectSlug", `unknown project "${f.projectSlug}"`);
+        if (!metricId) fail(row.line, "metricKey", `unknown metric "${f.metricKey}"`);
+        if (errors.length > 0) {
+          // All or nothing: once a line is bad nothing is written; reading goes on only to list more problems.
+          if (writer) {
+            await writer.abort();
+            writer = null;
+          }
+          continue;
+        }
+        if (!writer) {
+          writer = new BulkObservationWriter(ds);
+          await writer.open();
+        }
+        const full = writer.add({
+          projectId: projectId as string,
+          metricId: metricId as string,
+          observedAt: f.observedAt,
+          value: f.value,
+          weight: f.weight ?? 1,
+          externalId: f.externalId ?? null,
+          dimensions: (f.dimensions as Record<string, string> | null) ?? null,
+        });
+        // A full chunk goes to PostgreSQL; this waits only while the previous chunk is still being written.
+        if (full) await writer.flush();
       }
-      if (!writer) {
-        writer = new BulkObservationWriter(ds);
-        await writer.open();
-      }
-      await writer.add({
-        projectId: projectId as string,
-        metricId: metricId as string,
-        observedAt: f.observedAt,
-        value: f.value,
-        weight: f.weight ?? 1,
-        externalId: f.externalId ?? null,
-        dimensions: (f.dimensions as Record<string, string> | null) ?? null,
-      });
     }
   } catch (e) {
     if (writer) await writer.abort();

@@ -18,6 +18,25 @@ const KNOWN = new Set([
   "dimensions",
 ]);
 
+/** A string field of an NDJSON object, or null (missing, or pushed as a problem). */
+function stringField(
+  o: Record<string, unknown>,
+  k: string,
+  required: boolean,
+  problems: InputProblem[],
+): string | null {
+  const x = o[k];
+  if (x === undefined || x === null) {
+    if (required) problems.push({ field: k, message: "is required" });
+    return null;
+  }
+  if (typeof x !== "string") {
+    problems.push({ field: k, message: "must be a string" });
+    return null;
+  }
+  return x;
+}
+
 /** Validates a parsed NDJSON value; returns the fields or pushes problems. */
 export function fromJson(v: unknown, problems: InputProblem[], now: number): RawFields | null {
   if (v === null || typeof v !== "object" || Array.isArray(v)) {
@@ -28,23 +47,11 @@ export function fromJson(v: unknown, problems: InputProblem[], now: number): Raw
     return null;
   }
   const o = v as Record<string, unknown>;
-  for (const k of Object.keys(o)) if (!KNOWN.has(k)) problems.push({ field: k, message: "unknown field" });
-  const str = (k: string, required: boolean): string | null => {
-    const x = o[k];
-    if (x === undefined || x === null) {
-      if (required) problems.push({ field: k, message: "is required" });
-      return null;
-    }
-    if (typeof x !== "string") {
-      problems.push({ field: k, message: "must be a string" });
-      return null;
-    }
-    return x;
-  };
-  const projectSlug = str("projectSlug", true);
-  const metricKey = str("metricKey", true);
-  const observedAtText = str("observedAt", true);
-  const externalId = str("externalId", false);
+  for (const k in o) if (!KNOWN.has(k)) problems.push({ field: k, message: "unknown field" });
+  const projectSlug = stringField(o, "projectSlug", true, problems);
+  const metricKey = stringField(o, "metricKey", true, problems);
+  const observedAtText = stringField(o, "observedAt", true, problems);
+  const externalId = stringField(o, "externalId", false, problems);
   let observedAt: Date | null = null;
   if (observedAtText !== null) {
     observedAt = parseDateTime(observedAtText);
@@ -158,6 +165,6 @@ function finish(
   dated: boolean,
 ): RawFields | null {
   // A missing or unreadable observedAt is already reported by the caller.
-  problems.push(...observationProblems(f, now).filter((p) => dated || p.field !== "observedAt"));
+  for (const p of observationProblems(f, now)) if (dated || p.field !== "observedAt") problems.push(p);
   return problems.length > before ? null : f;
 }

@@ -11,15 +11,32 @@ import { stampTouched } from "./observations.js";
 // the next. Everything happens in one transaction: nothing is visible, and nothing is announced, unless
 // every line was valid and the whole body arrived.
 
-/** Rows per chunk: large enough to keep per-chunk round trips and subtransactions few, small in memory. */
-export const bulkChunking = { rows: 50_000 };
+/**
+ * A chunk ends at `bytes` of COPY text or `rows` rows. The first chunk is `firstBytes` and each next one
+ * doubles up to `bytes`, so that PostgreSQL starts early (a small body overlaps too) while a large body
+ * goes in few chunks (few round trips and subtransactions).
+ */
+export const bulkChunking = {
+  bytes: Number(process.env.BULK_CHUNK_BYTES ?? 4 * 2 ** 20),
+  firstBytes: Number(process.env.BULK_FIRST_BYTES ?? 256 * 2 ** 10),
+  rows: Number(process.env.BULK_CHUNK ?? 100_000),
+};
+const DBG = { wait: 0, busy: 0 };
 
 /** One bulk write: open() → add() per valid row, in line order → commit() or abort(). */
 export class BulkObservationWriter {
   private runner: QueryRunner | null = null;
   private client: pg.PoolClient | null = null;
   private inserter: ObservationCopyInserter | null = null;
-  private lines: string[] = [];
+  /**
+   * COPY text is written into one of two buffers (outside V8's heap, reused): one being filled, the other
+   * with PostgreSQL. Per-line strings then die young, and memory stays at two chunks.
+   */
+  private buffer: Buffer | null = null;
+  private spare: Buffer | null = null;
+  private used = 0;
+  private rows = 0;
+  private limit = bulkChunking.firstBytes;
   /** externalIds of the chunk being built, by "projectId metricId": a repeat decides the merge. */
   private seen = new Map<string, Set<string>>();
   private last: { projectId: string; metricId: string; ids: Set<string> } | null = null;
@@ -33,16 +50,23 @@ export class BulkObservationWriter {
 
   constructor(private readonly ds: DataSource) {}
 
+  private t0 = performance.now();
   async open(): Promise<void> {
+    this.t0 = performance.now();
     this.runner = this.ds.createQueryRunner();
     this.client = (await this.runner.connect()) as pg.PoolClient;
     await this.client.query("BEGIN");
     this.inserter = new ObservationCopyInserter(this.client);
   }
 
-  /** Queues one validated row; resolves at once unless a full chunk waits for the previous one. */
-  async add(r: ResolvedObservation): Promise<void> {
-    this.lines.push(`${observationCopyFields(r)}\n`);
+  /** Queues one validated row; true when the chunk is full: the caller then awaits flush(). */
+  add(r: ResolvedObservation): boolean {
+    const line = `${observationCopyFields(r)}\n`;
+    // UTF-8 takes at most 3 bytes per UTF-16 unit; a line too long for the buffer gets a larger one.
+    const room = line.length * 3;
+    if (!this.buffer || this.buffer.length - this.used < room) this.grow(room);
+    this.used += (this.buffer as Buffer).write(line, this.used);
+    this.rows++;
     let last = this.last;
     if (!last || last.projectId !== r.projectId || last.metricId !== r.metricId) {
       const pair = `${r.projectId} ${r.metricId}`;
@@ -58,24 +82,45 @@ export class BulkObservationWriter {
       if (last.ids.has(r.externalId)) this.repeats = true;
       else last.ids.add(r.externalId);
     }
-    if (this.lines.length >= bulkChunking.rows) await this.dispatch();
+    return this.used >= this.limit || this.rows >= bulkChunking.rows;
+  }
+
+  /** A buffer for the chunk being built with room for `room` more bytes (keeping what it holds). */
+  private grow(room: number): void {
+    const size = Math.max(bulkChunking.bytes, this.used + room);
+    let next = this.spare && this.spare.length >= size ? this.spare : null;
+    if (next) this.spare = null;
+    else next = Buffer.allocUnsafe(size);
+    if (this.buffer && this.used > 0) this.buffer.copy(next, 0, 0, this.used);
+    this.buffer = next;
   }
 
   /** Hands the chunk built so far to PostgreSQL once the previous one is done. */
-  private async dispatch(): Promise<void> {
-    const lines = this.lines;
+  async flush(): Promise<void> {
+    const buffer = this.buffer;
+    const used = this.used;
+    const rows = this.rows;
     const repeats = this.repeats;
-    this.lines = [];
+    this.buffer = null;
+    this.used = 0;
+    this.rows = 0;
+    this.limit = Math.min(this.limit * 2, bulkChunking.bytes);
     this.seen = new Map();
     this.last = null;
     this.repeats = false;
+    const w0 = performance.now();
     await this.inflight;
+    DBG.wait += performance.now() - w0;
     if (this.failure) throw this.failure.error;
-    if (lines.length === 0) return;
+    if (!buffer || rows === 0) return;
     const inserter = this.inserter;
     if (!inserter) throw new Error("bulk writer not open");
-    this.inflight = inserter.write(lines.join(""), lines.length, repeats).then(
+    const b0 = performance.now();
+    this.inflight = inserter.write(buffer.subarray(0, used), rows, repeats).then(
       (c) => {
+        // Free again once PostgreSQL has it all (a fallback to staging reads it a second time).
+        this.spare = buffer;
+        DBG.busy += performance.now() - b0;
         this.inserted += c.inserted;
         this.updated += c.updated;
       },
@@ -90,12 +135,18 @@ export class BulkObservationWriter {
     const client = this.client;
     if (!client) throw new Error("bulk writer not open");
     try {
-      await this.dispatch();
+      await this.flush();
       await this.inflight;
       if (this.failure) throw this.failure.error;
       const pairs = [...this.touched.values()];
       await stampTouched(client, pairs);
       await client.query("COMMIT");
+      if (process.env.BULK_DEBUG)
+        console.error(
+          `bulk-debug wait ${DBG.wait.toFixed(0)} ms busy ${DBG.busy.toFixed(0)} ms open->commit ${(performance.now() - this.t0).toFixed(0)} ms`,
+        );
+      DBG.wait = 0;
+      DBG.busy = 0;
       // Lines repeating an externalId of an earlier line count as updates, as in recordObservations.
       return { inserted: this.inserted, updated: this.updated, touched: pairs };
     } catch (e) {
@@ -129,7 +180,8 @@ export class BulkObservationWriter {
     this.runner = null;
     this.client = null;
     this.inserter = null;
-    this.lines = [];
+    this.buffer = null;
+    this.spare = null;
     if (!runner) return;
     const done = broken
       ? runner.releasePostgresConnection(new Error("bulk ingest connection broken"))

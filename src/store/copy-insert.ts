@@ -37,11 +37,13 @@ const MERGE_LATEST = UPSERT(`SELECT ${COLUMNS} FROM (
     SELECT ${COLUMNS} FROM observation_copy_staging WHERE external_id IS NULL`);
 
 const UNIQUE_VIOLATION = "23505";
+/** Savepoints per transaction at most (PostgreSQL caches 64 subtransactions per backend). */
+const SUBTRANSACTIONS = 48;
 /** PostgreSQL's "ON CONFLICT DO UPDATE command cannot affect row a second time". */
 const CARDINALITY_VIOLATION = "21000";
 
 /** Runs one COPY … FROM STDIN with the given text; resolves with the number of rows copied. */
-export function copyIn(client: pg.ClientBase, sql: string, text: string): Promise<number> {
+export function copyIn(client: pg.ClientBase, sql: string, text: string | Buffer): Promise<number> {
   return new Promise((resolve, reject) => {
     const stream = client.query(copyFrom(sql));
     stream.on("finish", () => resolve(stream.rowCount));
@@ -62,12 +64,15 @@ export interface ChunkCounts {
  * chunk is tried with a direct COPY under a savepoint; a unique violation (an externalId already stored)
  * rolls that back and the chunk goes through staging. The next chunk goes direct again only if the last
  * merge inserted every row (a body that is new again), so a body of updates pays for one failed COPY.
- * One subtransaction per direct chunk (and per merge whose repeats are unknown): keep chunks large
- * (tens of thousands of rows) so that a transaction stays under PostgreSQL's 64 cached subtransactions.
+ * Each direct chunk (and each merge whose repeats are unknown) takes a subtransaction; past
+ * SUBTRANSACTIONS the inserter uses staging and the de-duplicating merge only, so that the transaction
+ * stays within the 64 subtransactions PostgreSQL caches per backend (beyond, every other session's
+ * snapshots get slower while it runs).
  */
 export class ObservationCopyInserter {
   private direct = true;
   private staged = false;
+  private subtransactions = 0;
 
   constructor(private readonly client: pg.ClientBase) {}
 
@@ -75,9 +80,9 @@ export class ObservationCopyInserter {
    * `repeats`: whether an externalId (with its project and metric) occurs twice within the chunk, if the
    * caller knows; unknown costs a savepoint around the merge instead.
    */
-  async write(text: string, rows: number, repeats?: boolean): Promise<ChunkCounts> {
+  async write(text: string | Buffer, rows: number, repeats?: boolean): Promise<ChunkCounts> {
     if (rows === 0) return { inserted: 0, updated: 0 };
-    if (this.direct && repeats !== true) {
+    if (this.direct && repeats !== true && this.subtransactions < SUBTRANSACTIONS) {
       const copied = await this.tryDirect(text);
       if (copied !== null) return { inserted: copied, updated: rows - copied };
     }
@@ -87,8 +92,9 @@ export class ObservationCopyInserter {
   }
 
   /** COPY straight into `observation`; null when a row conflicts (nothing of the chunk stays). */
-  private async tryDirect(text: string): Promise<number | null> {
+  private async tryDirect(text: string | Buffer): Promise<number | null> {
     const c = this.client;
+    this.subtransactions++;
     await c.query("SAVEPOINT copy_direct");
     try {
       const n = await copyIn(c, `COPY observation (${COLUMNS}) FROM STDIN`, text);
@@ -103,14 +109,15 @@ export class ObservationCopyInserter {
     }
   }
 
-  private async merge(text: string, repeats?: boolean): Promise<number> {
+  private async merge(text: string | Buffer, repeats?: boolean): Promise<number> {
     const c = this.client;
     if (this.staged) await c.query("TRUNCATE observation_copy_staging");
     else await c.query(STAGING);
     this.staged = true;
     await copyIn(c, `COPY observation_copy_staging (${COLUMNS}) FROM STDIN`, text);
     let counts: { inserted: string }[];
-    if (repeats === undefined) {
+    if (repeats === undefined && this.subtransactions < SUBTRANSACTIONS) {
+      this.subtransactions++;
       // Optimistic: a repeat makes PostgreSQL refuse MERGE_ALL; the savepoint lets MERGE_LATEST run.
       await c.query("SAVEPOINT copy_merge");
       try {
@@ -122,7 +129,7 @@ export class ObservationCopyInserter {
         await c.query("RELEASE SAVEPOINT copy_merge");
         ({ rows: counts } = await c.query(MERGE_LATEST));
       }
-    } else ({ rows: counts } = await c.query(repeats ? MERGE_LATEST : MERGE_ALL));
+    } else ({ rows: counts } = await c.query(repeats === false ? MERGE_ALL : MERGE_LATEST));
     return Number(counts[0].inserted);
   }
 }
