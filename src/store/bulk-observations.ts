@@ -37,10 +37,8 @@ export class BulkObservationWriter {
   private used = 0;
   private rows = 0;
   private limit = bulkChunking.firstBytes;
-  /** externalIds of the chunk being built, by "projectId metricId": a repeat decides the merge. */
-  private seen = new Map<string, Set<string>>();
-  private last: { projectId: string; metricId: string; ids: Set<string> } | null = null;
-  private repeats = false;
+  /** The project × metric pair of the last row (most bodies hold one or a few, in runs). */
+  private last: { projectId: string; metricId: string } | null = null;
   /** The chunk PostgreSQL is working on (at most one: memory stays at about two chunks). */
   private inflight: Promise<void> | null = null;
   private failure: { error: unknown } | null = null;
@@ -67,20 +65,11 @@ export class BulkObservationWriter {
     if (!this.buffer || this.buffer.length - this.used < room) this.grow(room);
     this.used += (this.buffer as Buffer).write(line, this.used);
     this.rows++;
-    let last = this.last;
+    const last = this.last;
     if (!last || last.projectId !== r.projectId || last.metricId !== r.metricId) {
       const pair = `${r.projectId} ${r.metricId}`;
-      let ids = this.seen.get(pair);
-      if (!ids) {
-        ids = new Set();
-        this.seen.set(pair, ids);
-      }
       if (!this.touched.has(pair)) this.touched.set(pair, { projectId: r.projectId, metricId: r.metricId });
-      last = this.last = { projectId: r.projectId, metricId: r.metricId, ids };
-    }
-    if (r.externalId !== null) {
-      if (last.ids.has(r.externalId)) this.repeats = true;
-      else last.ids.add(r.externalId);
+      this.last = { projectId: r.projectId, metricId: r.metricId };
     }
     return this.used >= this.limit || this.rows >= bulkChunking.rows;
   }
@@ -100,14 +89,10 @@ export class BulkObservationWriter {
     const buffer = this.buffer;
     const used = this.used;
     const rows = this.rows;
-    const repeats = this.repeats;
     this.buffer = null;
     this.used = 0;
     this.rows = 0;
     this.limit = Math.min(this.limit * 2, bulkChunking.bytes);
-    this.seen = new Map();
-    this.last = null;
-    this.repeats = false;
     const w0 = performance.now();
     await this.inflight;
     DBG.wait += performance.now() - w0;
@@ -116,7 +101,7 @@ export class BulkObservationWriter {
     const inserter = this.inserter;
     if (!inserter) throw new Error("bulk writer not open");
     const b0 = performance.now();
-    this.inflight = inserter.write(buffer.subarray(0, used), rows, repeats).then(
+    this.inflight = inserter.write(buffer.subarray(0, used), rows).then(
       (c) => {
         // Free again once PostgreSQL has it all (a fallback to staging reads it a second time).
         this.spare = buffer;

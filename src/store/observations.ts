@@ -50,6 +50,11 @@ export interface FieldProblem {
 const NUL = "\u0000";
 const NO_NUL = "must not contain NUL characters (U+0000): PostgreSQL text cannot hold them";
 
+/** A module function, not a closure per call: observationProblems runs once per bulk line. */
+function addProblem(problems: FieldProblem[], field: string, message: string): void {
+  problems.push({ field, message });
+}
+
 /**
  * The problems of one observation's own fields (not its references), by the rules of what the store can
  * hold: the one validator of the API's input and of the collector runner's records.
@@ -59,13 +64,13 @@ export function observationProblems(
   now = Date.now(),
 ): FieldProblem[] {
   const problems: FieldProblem[] = [];
-  const add = (field: string, message: string) => problems.push({ field, message });
   if (!(o.observedAt instanceof Date) || Number.isNaN(o.observedAt.getTime()))
-    add("observedAt", "must be a date-time");
+    addProblem(problems, "observedAt", "must be a date-time");
   else if (o.observedAt.getTime() > now + FUTURE_TOLERANCE_MS)
-    add("observedAt", "must not be more than 24 hours in the future");
-  if (typeof o.value !== "number" || !Number.isFinite(o.value)) add("value", "must be a finite number");
-  else if (Math.abs(o.value) > MAX_ABS_VALUE) add("value", "must be within ±1e15");
+    addProblem(problems, "observedAt", "must not be more than 24 hours in the future");
+  if (typeof o.value !== "number" || !Number.isFinite(o.value))
+    addProblem(problems, "value", "must be a finite number");
+  else if (Math.abs(o.value) > MAX_ABS_VALUE) addProblem(problems, "value", "must be within ±1e15");
   if (o.weight !== null && o.weight !== undefined) {
     if (
       typeof o.weight !== "number" ||
@@ -73,31 +78,33 @@ export function observationProblems(
       o.weight <= 0 ||
       o.weight > MAX_WEIGHT
     ) {
-      add("weight", "must be > 0 and ≤ 1e9");
+      addProblem(problems, "weight", "must be > 0 and ≤ 1e9");
     }
   }
   if (o.externalId !== null && o.externalId !== undefined) {
-    if (typeof o.externalId !== "string") add("externalId", "must be a string");
-    else if (o.externalId.length === 0) add("externalId", "must not be empty (omit it instead)");
+    if (typeof o.externalId !== "string") addProblem(problems, "externalId", "must be a string");
+    else if (o.externalId.length === 0)
+      addProblem(problems, "externalId", "must not be empty (omit it instead)");
     else if (o.externalId.length > MAX_EXTERNAL_ID)
-      add("externalId", `must be at most ${MAX_EXTERNAL_ID} characters`);
-    else if (o.externalId.includes(NUL)) add("externalId", NO_NUL);
+      addProblem(problems, "externalId", `must be at most ${MAX_EXTERNAL_ID} characters`);
+    else if (o.externalId.includes(NUL)) addProblem(problems, "externalId", NO_NUL);
   }
   const d = o.dimensions;
   if (d !== null && d !== undefined) {
     if (typeof d !== "object" || Array.isArray(d))
-      add("dimensions", "must be an object of string keys to string values");
+      addProblem(problems, "dimensions", "must be an object of string keys to string values");
     else {
       const entries = Object.entries(d);
-      if (entries.length > MAX_DIMENSIONS) add("dimensions", `must have at most ${MAX_DIMENSIONS} keys`);
+      if (entries.length > MAX_DIMENSIONS)
+        addProblem(problems, "dimensions", `must have at most ${MAX_DIMENSIONS} keys`);
       for (const [k, v] of entries) {
         if (k.length === 0 || k.length > MAX_DIMENSION_KEY)
-          add(`dimensions.${k}`, `keys must be 1 to ${MAX_DIMENSION_KEY} characters`);
-        else if (k.includes(NUL)) add("dimensions", `keys ${NO_NUL}`);
-        else if (typeof v !== "string") add(`dimensions.${k}`, "must be a string");
+          addProblem(problems, `dimensions.${k}`, `keys must be 1 to ${MAX_DIMENSION_KEY} characters`);
+        else if (k.includes(NUL)) addProblem(problems, "dimensions", `keys ${NO_NUL}`);
+        else if (typeof v !== "string") addProblem(problems, `dimensions.${k}`, "must be a string");
         else if (v.length > MAX_DIMENSION_VALUE)
-          add(`dimensions.${k}`, `must be at most ${MAX_DIMENSION_VALUE} characters`);
-        else if (v.includes(NUL)) add(`dimensions.${k}`, NO_NUL);
+          addProblem(problems, `dimensions.${k}`, `must be at most ${MAX_DIMENSION_VALUE} characters`);
+        else if (v.includes(NUL)) addProblem(problems, `dimensions.${k}`, NO_NUL);
       }
     }
   }

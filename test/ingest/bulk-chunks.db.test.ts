@@ -142,6 +142,35 @@ describe("bulk ingest in chunks", () => {
     expect(runs[0].n).toBe(0);
   });
 
+  it("stores long, escaped and multi-byte lines exactly when they outgrow a chunk's buffer", async () => {
+    const slug = await newProject();
+    const saved = { ...bulkChunking };
+    // Buffers of 300 bytes: most lines below are longer, so the buffer grows for them.
+    Object.assign(bulkChunking, { bytes: 300, firstBytes: 100, rows: 1_000 });
+    try {
+      const rows = Array.from({ length: 9 }, (_, i) => ({
+        projectSlug: slug,
+        metricKey: METRIC,
+        observedAt: new Date(Date.UTC(2025, 1, 1, i)).toISOString(),
+        value: i,
+        externalId: `id-${i}-${"é🚀\\t\t".repeat(i * 8)}`,
+        dimensions: { team: `équipe ${"ü".repeat(i * 30)}`, note: "tab\there\nline" },
+      }));
+      const r = await post(body(rows.map((x) => JSON.stringify(x))));
+      expect(r.json).toEqual({ inserted: 9, updated: 0 });
+      const { rows: got } = await db.query(
+        `SELECT o.external_id, o.value, o.dimensions FROM observation o JOIN project p ON p.id = o.project_id
+         WHERE p.slug = $1 ORDER BY o.value`,
+        [slug],
+      );
+      expect(got).toEqual(
+        rows.map((x) => ({ external_id: x.externalId, value: x.value, dimensions: x.dimensions })),
+      );
+    } finally {
+      Object.assign(bulkChunking, saved);
+    }
+  });
+
   it("stores nothing, and frees its connection, when the client goes away mid-body", async () => {
     const slug = await newProject();
     const url = new URL(`${t.url}/api/v1/observations`);
