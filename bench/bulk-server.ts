@@ -59,7 +59,6 @@ export async function startServerProcess(dbUrl: string, config: string): Promise
     const port = await new Promise<number>((resolve, reject) => {
       const onData = (c: Buffer) => {
         out = (out + c.toString()).slice(-20_000);
-        if (process.env.BULK_DEBUG && c.toString().includes("bulk-debug")) process.stderr.write(c); // DEBUG
         // JSON log line (pino): {"msg":"Uplift is serving","graphql":"http://127.0.0.1:PORT/graphql"}.
         const m = /"graphql":"http:\/\/[^"]*:(\d+)\/graphql"/.exec(out);
         if (m) resolve(Number(m[1]));

@@ -17,11 +17,10 @@ import { stampTouched } from "./observations.js";
  * goes in few chunks (few round trips and subtransactions).
  */
 export const bulkChunking = {
-  bytes: Number(process.env.BULK_CHUNK_BYTES ?? 4 * 2 ** 20),
-  firstBytes: Number(process.env.BULK_FIRST_BYTES ?? 256 * 2 ** 10),
-  rows: Number(process.env.BULK_CHUNK ?? 100_000),
+  bytes: 4 * 2 ** 20,
+  firstBytes: 256 * 2 ** 10,
+  rows: 100_000,
 };
-const DBG = { wait: 0, busy: 0 };
 
 /** One bulk write: open() → add() per valid row, in line order → commit() or abort(). */
 export class BulkObservationWriter {
@@ -48,9 +47,7 @@ export class BulkObservationWriter {
 
   constructor(private readonly ds: DataSource) {}
 
-  private t0 = performance.now();
   async open(): Promise<void> {
-    this.t0 = performance.now();
     this.runner = this.ds.createQueryRunner();
     this.client = (await this.runner.connect()) as pg.PoolClient;
     await this.client.query("BEGIN");
@@ -93,19 +90,15 @@ export class BulkObservationWriter {
     this.used = 0;
     this.rows = 0;
     this.limit = Math.min(this.limit * 2, bulkChunking.bytes);
-    const w0 = performance.now();
     await this.inflight;
-    DBG.wait += performance.now() - w0;
     if (this.failure) throw this.failure.error;
     if (!buffer || rows === 0) return;
     const inserter = this.inserter;
     if (!inserter) throw new Error("bulk writer not open");
-    const b0 = performance.now();
     this.inflight = inserter.write(buffer.subarray(0, used), rows).then(
       (c) => {
         // Free again once PostgreSQL has it all (a fallback to staging reads it a second time).
         this.spare = buffer;
-        DBG.busy += performance.now() - b0;
         this.inserted += c.inserted;
         this.updated += c.updated;
       },
@@ -126,12 +119,6 @@ export class BulkObservationWriter {
       const pairs = [...this.touched.values()];
       await stampTouched(client, pairs);
       await client.query("COMMIT");
-      if (process.env.BULK_DEBUG)
-        console.error(
-          `bulk-debug wait ${DBG.wait.toFixed(0)} ms busy ${DBG.busy.toFixed(0)} ms open->commit ${(performance.now() - this.t0).toFixed(0)} ms`,
-        );
-      DBG.wait = 0;
-      DBG.busy = 0;
       // Lines repeating an externalId of an earlier line count as updates, as in recordObservations.
       return { inserted: this.inserted, updated: this.updated, touched: pairs };
     } catch (e) {
