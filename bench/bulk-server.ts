@@ -31,6 +31,8 @@ export async function startServerProcess(dbUrl: string, config: string): Promise
       ...(process.env.BENCH_SERVER_CPU_PROF
         ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_SERVER_CPU_PROF}`]
         : []),
+      // BENCH_SERVER_FLAGS="--trace-gc …": extra node flags; BENCH_SERVER_LOG=1 copies the server's output.
+      ...(process.env.BENCH_SERVER_FLAGS?.split(/\s+/).filter(Boolean) ?? []),
       path.join(PROJECT_ROOT, "src", "main.ts"),
     ],
     {
@@ -59,6 +61,7 @@ export async function startServerProcess(dbUrl: string, config: string): Promise
     const port = await new Promise<number>((resolve, reject) => {
       const onData = (c: Buffer) => {
         out = (out + c.toString()).slice(-20_000);
+        if (process.env.BENCH_SERVER_LOG) process.stderr.write(c);
         // JSON log line (pino): {"msg":"Uplift is serving","graphql":"http://127.0.0.1:PORT/graphql"}.
         const m = /"graphql":"http:\/\/[^"]*:(\d+)\/graphql"/.exec(out);
         if (m) resolve(Number(m[1]));

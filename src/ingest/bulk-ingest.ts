@@ -50,19 +50,24 @@ function ndjsonRow(line: number, text: string, now: number): Row | null {
   return { line, fields: fromJson(value, problems, now), problems };
 }
 
-/** NDJSON, one batch of rows per piece of the body: no promise per line. */
-async function* ndjsonRows(body: Readable, now: number): AsyncGenerator<Row[]> {
-  for await (const { first, texts } of splitLines(body, MAX_LINE_BYTES)) {
-    const rows: Row[] = [];
-    for (let i = 0; i < texts.length; i++) {
-      const row = ndjsonRow(first + i, texts[i], now);
-      if (row) rows.push(row);
-    }
-    yield rows;
-  }
+/**
+ * Rows of one piece of the body. NDJSON lines are parsed only when asked for, one at a time: each line's
+ * objects then die young (a batch of parsed rows held across a garbage collection would be promoted and
+ * grow the old generation with the body). One promise per piece of the body, not per line.
+ */
+interface Batch {
+  size: number;
+  row(i: number): Row | null;
 }
 
-async function* csvRows(body: Readable, now: number): AsyncGenerator<Row[]> {
+async function* ndjsonRows(body: Readable, now: number): AsyncGenerator<Batch> {
+  for await (const { first, texts } of splitLines(body, MAX_LINE_BYTES))
+    yield { size: texts.length, row: (i) => ndjsonRow(first + i, texts[i], now) };
+}
+
+const one = (row: Row): Batch => ({ size: 1, row: () => row });
+
+async function* csvRows(body: Readable, now: number): AsyncGenerator<Batch> {
   const parser = body.pipe(
     parseCsv({
       bom: true,
@@ -82,7 +87,7 @@ async function* csvRows(body: Readable, now: number): AsyncGenerator<Row[]> {
       header = record.map((h) => h.trim());
       const problems = checkCsvHeader(header);
       if (problems.length) {
-        yield [{ line: info.lines, fields: null, problems }];
+        yield one({ line: info.lines, fields: null, problems });
         return;
       }
       continue;
@@ -90,13 +95,11 @@ async function* csvRows(body: Readable, now: number): AsyncGenerator<Row[]> {
     const problems: InputProblem[] = [];
     if (record.length !== header.length)
       problems.push({ field: "", message: `has ${record.length} cells; the header has ${header.length}` });
-    yield [
-      {
-        line: info.lines,
-        fields: problems.length ? null : fromCsv(header, record, problems, now),
-        problems,
-      },
-    ];
+    yield one({
+      line: info.lines,
+      fields: problems.length ? null : fromCsv(header, record, problems, now),
+      problems,
+    });
   }
 }
 
@@ -129,8 +132,10 @@ export async function bulkIngest(
   };
   try {
     const batches = format === "csv" ? csvRows(body, now) : ndjsonRows(body, now);
-    reading: for await (const rows of batches) {
-      for (const row of rows) {
+    reading: for await (const batch of batches) {
+      for (let i = 0; i < batch.size; i++) {
+        const row = batch.row(i);
+        if (!row) continue;
         if (errors.length >= MAX_LISTED_ERRORS) break reading;
         if (++count > MAX_BULK_OBSERVATIONS) {
           fail(
