@@ -142,6 +142,24 @@ describe("bulk ingest in chunks", () => {
     expect(runs[0].n).toBe(0);
   });
 
+  it("keeps counts and the later line's value past the savepoint budget (one row per chunk)", async () => {
+    const slug = await newProject();
+    const saved = { ...bulkChunking };
+    // 70 chunks: more than the 48 savepoints a transaction may use; the rest go through the de-duplicating merge.
+    Object.assign(bulkChunking, { rows: 1 });
+    try {
+      const ids = Array.from({ length: 70 }, (_, i) => (i >= 60 ? `r${i - 60}` : `r${i}`));
+      const r = await post(body(ids.map((id, i) => line(slug, i, id))));
+      expect(r.json).toEqual({ inserted: 60, updated: 10 });
+      const rows = await stored(slug);
+      expect(rows).toHaveLength(60);
+      const byId = new Map(rows.map(([id, v]) => [id, v]));
+      expect([byId.get("r0"), byId.get("r9"), byId.get("r10"), byId.get("r59")]).toEqual([60, 69, 10, 59]);
+    } finally {
+      Object.assign(bulkChunking, saved);
+    }
+  });
+
   it("stores long, escaped and multi-byte lines exactly when they outgrow a chunk's buffer", async () => {
     const slug = await newProject();
     const saved = { ...bulkChunking };
