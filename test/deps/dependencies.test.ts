@@ -190,7 +190,7 @@ describe("package.json's dependencies", () => {
     const where = (name: string) => uses.filter((u) => u.name === name).map((u) => u.where);
     expect(where("typeorm")).toContain("src/db/data-source.ts");
     expect(where("pg-copy-streams")).toEqual(
-      expect.arrayContaining(["bench/ingest.ts", "src/store/bulk-observations.ts"]),
+      expect.arrayContaining(["bench/ingest.ts", "src/store/copy-insert.ts"]),
     );
     expect(where("graphql-ws")).toContain("src/dashboard/route.ts"); // require.resolve("graphql-ws/client")
     expect(where("tsx")).toContain("scripts.start");
