@@ -23,7 +23,7 @@ import type { QueryLimits, WsLimits } from "../config/env.js";
 import { type RateLimiter, rateKey, rateLimitMessage } from "../http/rate-limit.js";
 import { Mailbox } from "../live/mailbox.js";
 import { log, logContext } from "../log.js";
-import { type AppServices, createContext } from "./context.js";
+import { type AppServices, type Context, createContext } from "./context.js";
 import { formatError } from "./format-error.js";
 import { ByteBoundedCache, documentBytes } from "./limits/document-cache.js";
 import {
@@ -59,6 +59,23 @@ export interface SubscriptionServer {
 
 /** Bytes of parsed, validated subscription documents kept (least recently used out first). */
 const DOCUMENT_CACHE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * A subscription's context, whose per-request loaders are made on first use only: a subscription lives for
+ * hours and its pushed KPIs come with their figures, so most never use one (about 1 KB less per subscriber).
+ */
+function subscriptionContext(services: AppServices, principal: Principal): Context {
+  let full: Context | undefined;
+  const ctx = { ...services, principal } as Context;
+  Object.defineProperty(ctx, "loaders", {
+    enumerable: true,
+    get: () => {
+      full ??= createContext(services, principal);
+      return full.loaders;
+    },
+  });
+  return ctx;
+}
 
 /** The same error with the code Apollo would give it over HTTP (graphql-js's own errors have none). */
 function withCode(e: unknown, code: string): GraphQLError {
@@ -221,7 +238,7 @@ export function attachSubscriptions(
   >(
     {
       schema,
-      context: (ctx) => createContext(services, ctx.extra.principal ?? NOBODY),
+      context: (ctx) => subscriptionContext(services, ctx.extra.principal ?? NOBODY),
       subscribe: inOperation(sharedSubscribe(fanout, targets)),
       execute: inOperation(execute),
       // The credential of connection_init (or of the upgrade request): 4401 without a valid one.
@@ -343,6 +360,9 @@ export function attachSubscriptions(
       },
     },
     wss,
+    // No keep-alive of graphql-ws's own (a 12 s timer and ping per socket): the pinger below already drops
+    // dead peers, with one timer for all sockets.
+    0,
   );
   wss.on("connection", (socket: Tracked) => {
     socket.alive = true;

@@ -176,8 +176,9 @@ describe("shared fan-out of subscription responses", () => {
     for (const s of sockets) {
       for (let i = 0; i < PER_SOCKET; i++) {
         const counts = s.nexts(`s${i}`).map((p) => p.data.kpiUpdated.current.count);
-        expect(counts).toEqual([...counts].sort((x, y) => x - y)); // never an older state after a newer one
-        expect(new Set(counts).size).toBe(counts.length);
+        // Never an older state after a newer one. The same state may come twice: a recomputation reads what
+        // is committed when it runs, so one made for commit k may already count commit k + 1.
+        expect(counts).toEqual([...counts].sort((x, y) => x - y));
         expect(s.nexts(`s${i}`).at(-1).data.kpiUpdated.current.value).toBe(finalMean);
       }
     }
