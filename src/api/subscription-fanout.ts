@@ -149,7 +149,8 @@ export class SubscriptionFanout {
 
   private write(t: Target, b: Batch): void {
     const socket = t.socket;
-    if (socket.readyState !== OPEN) return; // closing: graphql-ws closes the box
+    // Completed meanwhile (no `next` after the client's `complete`), or closing (graphql-ws closes the box).
+    if (t.box.isClosed || socket.readyState !== OPEN) return;
     if (socket.bufferedAmount > this.opts.maxBufferedBytes) {
       log.warn("closing a subscriber that does not keep up", { buffered: socket.bufferedAmount });
       socket.close(1013, "consumer too slow: reconnect"); // 1013 Try Again Later

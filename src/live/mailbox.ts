@@ -35,6 +35,10 @@ export class Mailbox<T> implements AsyncIterableIterator<T> {
     this.pending.set(key, value);
   }
 
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   get size(): number {
     return this.pending.size;
   }
