@@ -21,8 +21,9 @@ import type { Access } from "../auth/authenticate.js";
 import type { Principal } from "../auth/principal.js";
 import type { QueryLimits, WsLimits } from "../config/env.js";
 import { type RateLimiter, rateKey, rateLimitMessage } from "../http/rate-limit.js";
+import { Mailbox } from "../live/mailbox.js";
 import { log, logContext } from "../log.js";
-import { type AppServices, createContext } from "./context.js";
+import { type AppServices, type Context, createContext } from "./context.js";
 import { formatError } from "./format-error.js";
 import { ByteBoundedCache, documentBytes } from "./limits/document-cache.js";
 import {
@@ -32,6 +33,7 @@ import {
   tokenLimitMessage,
   tooLargeError,
 } from "./limits/query-limits.js";
+import { SubscriptionFanout } from "./subscription-fanout.js";
 
 /** An operation that passed every check and now counts against UPLIFT_WS_MAX_SUBSCRIPTIONS. */
 interface Operation {
@@ -57,6 +59,23 @@ export interface SubscriptionServer {
 
 /** Bytes of parsed, validated subscription documents kept (least recently used out first). */
 const DOCUMENT_CACHE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * A subscription's context, whose per-request loaders are made on first use only: a subscription lives for
+ * hours and its pushed KPIs come with their figures, so most never use one (about 1 KB less per subscriber).
+ */
+function subscriptionContext(services: AppServices, principal: Principal): Context {
+  let full: Context | undefined;
+  const ctx = { ...services, principal } as Context;
+  Object.defineProperty(ctx, "loaders", {
+    enumerable: true,
+    get: () => {
+      full ??= createContext(services, principal);
+      return full.loaders;
+    },
+  });
+  return ctx;
+}
 
 /** The same error with the code Apollo would give it over HTTP (graphql-js's own errors have none). */
 function withCode(e: unknown, code: string): GraphQLError {
@@ -104,42 +123,23 @@ function documentCache(schema: GraphQLSchema, limits: { query: QueryLimits; maxQ
 }
 
 /**
- * graphql-js's `subscribe`, except that the response to one source event is executed once per operation
- * (document, operation name and variables) and shared by every subscriber that sent that operation. The
- * hub (src/live/hub.ts) hands the same event object to all subscribers of a KPI; executing the selection
- * set for each of 10,000 of them cost ~50 µs apiece and most of the garbage of a fan-out (bench/RESULTS.md,
- * "subscribers"). Sharing is sound because nothing a resolver returns depends on the connection: a context
- * holds the process's shared services and per-operation loaders, and the only per-key difference, a key's
- * project scope, decides which events reach a subscriber (the hub filters them), not what they contain.
+ * graphql-js's `subscribe`, except for how responses reach the sockets. A source that is a hub mailbox
+ * (src/live/mailbox.ts: kpiUpdated, collectorRunFinished) is consumed in push mode by SubscriptionFanout,
+ * which executes each event's response once per (document, operation, variables, principal's view) and
+ * writes the same bytes to every subscriber's socket (bench/RESULTS.md, "subscribers"). Any other source
+ * goes through graphql-ws as in graphql-js: executed per subscriber, sent by graphql-ws.
  */
-function sharedSubscribe() {
-  const executions = new WeakMap<object, Map<string, ReturnType<typeof execute>>>();
-  const documentIds = new WeakMap<DocumentNode, number>();
-  let nextId = 0;
-  const executeShared = (args: ExecutionArgs, payload: unknown) => {
-    if (payload === null || typeof payload !== "object") return execute({ ...args, rootValue: payload });
-    let docId = documentIds.get(args.document);
-    if (docId === undefined) {
-      docId = nextId++;
-      documentIds.set(args.document, docId);
-    }
-    const key = `${docId}\u0000${args.operationName ?? ""}\u0000${JSON.stringify(args.variableValues ?? null)}`;
-    let byOperation = executions.get(payload);
-    if (!byOperation) {
-      byOperation = new Map();
-      executions.set(payload, byOperation);
-    }
-    let result = byOperation.get(key);
-    if (!result) {
-      result = execute({ ...args, rootValue: payload });
-      byOperation.set(key, result);
-    }
-    return result;
-  };
+function sharedSubscribe(
+  fanout: SubscriptionFanout,
+  targets: WeakMap<object, { socket: WebSocket; id: string; principal: Principal }>,
+) {
   return async (args: ExecutionArgs) => {
     const stream = await createSourceEventStream(args);
     if (!(Symbol.asyncIterator in stream)) return stream as ExecutionResult;
-    return mapAsyncIterator(stream, (payload) => executeShared(args, payload));
+    const target = targets.get(args);
+    if (target && stream instanceof Mailbox)
+      return fanout.subscribe(stream, target.socket, target.id, args, target.principal);
+    return mapAsyncIterator(stream, (payload) => execute({ ...args, rootValue: payload }));
   };
 }
 
@@ -225,14 +225,21 @@ export function attachSubscriptions(
     return errors;
   };
   const format = (errors: readonly GraphQLError[]) => errors.map((e) => formatError(e.toJSON(), e));
+  // Operations whose events SubscriptionFanout writes itself: their socket, graphql-ws id and principal.
+  const targets = new WeakMap<object, { socket: WebSocket; id: string; principal: Principal }>();
+  const fanout = new SubscriptionFanout({
+    execute: (args, rootValue) => inOperation((a) => execute({ ...a, rootValue }))(args),
+    format,
+    maxBufferedBytes: limits.maxBufferedBytes,
+  });
   const cleanup = useServer<
     Record<string, unknown>,
     { socket: Tracked; request: http.IncomingMessage; principal: Principal }
   >(
     {
       schema,
-      context: (ctx) => createContext(services, ctx.extra.principal ?? NOBODY),
-      subscribe: inOperation(sharedSubscribe()),
+      context: (ctx) => subscriptionContext(services, ctx.extra.principal ?? NOBODY),
+      subscribe: inOperation(sharedSubscribe(fanout, targets)),
       execute: inOperation(execute),
       // The credential of connection_init (or of the upgrade request): 4401 without a valid one.
       onConnect: async (ctx) => {
@@ -319,6 +326,7 @@ export function attachSubscriptions(
           variableValues: payload.variables,
         };
         requestIds.set(args, requestId);
+        targets.set(args, { socket, id, principal: ctx.extra.principal ?? NOBODY });
         return args;
       },
       onComplete: (ctx, id) => {
@@ -352,6 +360,9 @@ export function attachSubscriptions(
       },
     },
     wss,
+    // No keep-alive of graphql-ws's own (a 12 s timer and ping per socket): the pinger below already drops
+    // dead peers, with one timer for all sockets.
+    0,
   );
   wss.on("connection", (socket: Tracked) => {
     socket.alive = true;

@@ -23,7 +23,8 @@ interface RunSub {
 }
 
 export interface LiveHubOptions {
-  /** Changes arriving within this window are recomputed and pushed together (default 25 ms). */
+  /** At most one recomputation and push per window of this length (default 25 ms); the first change after a
+   * quiet window is pushed at once. */
   coalesceMs?: number;
 }
 
@@ -40,7 +41,9 @@ export class LiveHub implements Events {
   private readonly taps = new Set<(channel: string, payload: string) => void>();
   private readonly listener: PgListener;
   private scope: Required<ChangeScope> & { all: boolean } = LiveHub.emptyScope();
-  private timer: NodeJS.Timeout | null = null;
+  private timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
+  /** When the last window was taken (performance.now()); the next one is taken coalesceMs later at the earliest. */
+  private lastFlush = Number.NEGATIVE_INFINITY;
   private flushing: Promise<void> = Promise.resolve();
   /** Counters for tests and benchmarks (`subscribed`: subscriptions ever registered). */
   readonly stats = { recomputations: 0, events: 0, subscribed: 0 };
@@ -72,7 +75,8 @@ export class LiveHub implements Events {
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer && "refresh" in this.timer) clearTimeout(this.timer);
+    else if (this.timer) clearImmediate(this.timer);
     await this.listener.stop();
     for (const s of this.kpiSubs) s.box.close();
     for (const s of this.runSubs) s.box.close();
@@ -151,15 +155,23 @@ export class LiveHub implements Events {
       this.scope.projectIds.push(...(scope.projectIds ?? []));
       this.scope.metricIds.push(...(scope.metricIds ?? []));
     }
-    this.timer ??= setTimeout(() => {
-      this.timer = null;
-      const taken = this.scope;
-      this.scope = LiveHub.emptyScope();
-      // One flush at a time, in order: a later window never overtakes an earlier one.
-      this.flushing = this.flushing
-        .then(() => this.flush(taken))
-        .catch((e) => this.log.warn("pushing KPI updates failed", { error: e }));
-    }, this.opts.coalesceMs ?? 25);
+    if (this.timer) return;
+    // The first change after a quiet spell is flushed at once (after the notifications already read from
+    // the socket, which may be more chunks of the same commit); later ones wait for the window that began
+    // at the previous flush, so a burst of commits costs one recomputation and one fan-out per window.
+    const wait = this.lastFlush + (this.opts.coalesceMs ?? 25) - performance.now();
+    this.timer = wait > 0 ? setTimeout(() => this.startFlush(), wait) : setImmediate(() => this.startFlush());
+  }
+
+  private startFlush() {
+    this.timer = null;
+    this.lastFlush = performance.now();
+    const taken = this.scope;
+    this.scope = LiveHub.emptyScope();
+    // One flush at a time, in order: a later window never overtakes an earlier one.
+    this.flushing = this.flushing
+      .then(() => this.flush(taken))
+      .catch((e) => this.log.warn("pushing KPI updates failed", { error: e }));
   }
 
   private async flush(scope: Required<ChangeScope> & { all: boolean }): Promise<void> {

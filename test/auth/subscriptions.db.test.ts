@@ -86,6 +86,41 @@ describe("graphql-ws with auth on", () => {
     for (const s of [all, mine, other]) await s.client.dispose();
   });
 
+  it("keys of different scopes on the same operation each get their own projects' updates from one commit", async () => {
+    // The response is executed once per (document, variables, principal's view) and shared: a commit that
+    // touches both projects must still reach each scoped key with its own project only.
+    const betaOnly = await t.key("ws-beta", "READER", ["beta"]);
+    const before = subscribers();
+    const opts = (key: string) => ({ params: { authorization: `Bearer ${key}` } });
+    const all = await wsSubscribe(t.url, SUB, opts(reader));
+    const alpha = await wsSubscribe(t.url, SUB, opts(alphaOnly));
+    const beta = await wsSubscribe(t.url, SUB, opts(betaOnly));
+    const alpha2 = await wsSubscribe(t.url, SUB, opts(alphaOnly));
+    await until(() => subscribers() >= before + 4, "the four subscriptions to register");
+    await t.as(ADMIN_TOKEN, RECORD, {
+      in: ["alpha", "beta"].map((projectSlug, i) => ({
+        projectSlug,
+        metricKey: "it.resolution_time",
+        observedAt: "2025-03-02T00:00:00Z",
+        value: 20 + i,
+      })),
+    });
+    await until(() => all.events.length === 2, "both updates for the unscoped key");
+    // A fence: a later commit to each scoped key's own project; a wrong update would have come before it.
+    await record("alpha", 30);
+    await record("beta", 31);
+    await until(
+      () => alpha.events.length >= 2 && alpha2.events.length >= 2 && beta.events.length >= 2,
+      "the fences",
+    );
+    const slugs = (s: { events: any[] }) => s.events.map((e) => e.data.kpiUpdated.projectSlug);
+    expect(slugs(alpha)).toEqual(["alpha", "alpha"]);
+    expect(slugs(alpha2)).toEqual(["alpha", "alpha"]);
+    expect(slugs(beta)).toEqual(["beta", "beta"]);
+    expect(slugs(all).slice(0, 2).sort()).toEqual(["alpha", "beta"]);
+    for (const s of [all, alpha, beta, alpha2]) await s.client.dispose();
+  });
+
   it("revoking a key closes its open sockets with 4403", async () => {
     const secret = await t.key("ws-short", "READER");
     const s = await wsSubscribe(t.url, SUB, { params: { authorization: `Bearer ${secret}` } });
