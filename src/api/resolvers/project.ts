@@ -33,7 +33,7 @@ export class ProjectResolver {
 
   @Query(() => ProjectType, { nullable: true })
   project(@Ctx() ctx: Context, @Arg("slug", () => String) slug: string): Promise<ProjectRow | null> {
-    return findProject(ctx.ds, slug);
+    return ctx.loaders.projectBySlug.load(slug);
   }
 
   @Mutation(() => ProjectType)
