@@ -10,7 +10,6 @@ import type { FiguresResult, KpiEngine } from "../kpi/engine.js";
 import type { LoadedSubject } from "../kpi/subjects.js";
 import type { Events } from "../live/events.js";
 import { costsOfProjects } from "../store/costs.js";
-import type { KpiWithMetric } from "../store/kpis.js";
 import { stageHistories } from "../store/projects.js";
 
 /** What resolvers may use; one instance per process. */
@@ -29,7 +28,8 @@ export interface AppServices {
 /** Per-request batching: a page of N projects costs one query per relation, not N. */
 export interface Loaders {
   stageHistory: DataLoader<string, StageChangeRow[]>;
-  kpis: DataLoader<string, KpiWithMetric[]>;
+  /** A project's KPIs with their metrics and change stamps, in metric-key order. */
+  kpis: DataLoader<string, LoadedSubject[]>;
   costs: DataLoader<string, CostRow[]>;
   figures: DataLoader<string, FiguresResult>;
   /** A project by slug with its KPIs and their change stamps, in one query (primes `kpis`). */
@@ -58,7 +58,7 @@ export function createLoaders(s: AppServices): Loaders {
     for (const x of list) subjects.set(x.kpi.id, x);
     return list;
   };
-  const kpis = new DataLoader<string, KpiWithMetric[]>(async (ids) => {
+  const kpis = new DataLoader<string, LoadedSubject[]>(async (ids) => {
     const found = await s.engine.stamps.byProject.load(ids);
     return ids.map((id) => remember(found.get(id) ?? []));
   });
