@@ -10,6 +10,7 @@ import { applyConfig } from "./config/apply.js";
 import type { Env } from "./config/env.js";
 import { loadConfigFile, resolveConfigPath, type UpliftConfig } from "./config/file.js";
 import { type Database, openDatabase } from "./db/database.js";
+import { poolQueryable } from "./db/pool-query.js";
 import { AlertService, type AlertServiceOptions } from "./governance/alerts/service.js";
 import { KpiEngine } from "./kpi/engine.js";
 import { LiveHub } from "./live/hub.js";
@@ -54,7 +55,7 @@ export async function startApp(env: Env, log: Logger, opts: AppOptions): Promise
     checkStartup(env.auth, await access.start(), env.host); // open mode only on a loopback HOST
     await applyConfig(db.ds, config, file);
     const instances = await resolveInstances(db.ds, config, opts.registry, file);
-    const engine = new KpiEngine(db.ds);
+    const engine = new KpiEngine(poolQueryable(db.ds));
     const events = new LiveHub(db.ds, engine, db.url, log);
     await events.start();
     const alerts = new AlertService(

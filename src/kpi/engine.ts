@@ -1,17 +1,22 @@
 import DataLoader from "dataloader";
 import { BOOTSTRAP_SAMPLE_SEED, sampleThreshold } from "./bootstrap-sample.js";
+import { Coalescer } from "./coalesce.js";
 import { computeFigures, type Interval, type KpiFigures, statisticsApply, windowsOf } from "./figures.js";
 import {
   type KpiAggregateSpec,
   type KpiAggregates,
   loadPhaseAggregates,
   loadPhaseSamples,
+  loadPhaseSizes,
   PERCENTILE_OF,
   type Queryable,
 } from "./phase-aggregates.js";
 import { loadSeries, type SeriesPoint, type SeriesRequest } from "./series.js";
 import { bootstrapImprovementInterval } from "./statistics/index.js";
-import { type LoadedSubject, loadSubjects } from "./subjects.js";
+import { type LoadedSubject, loadProjectsBySlug, loadSubjects, loadSubjectsOfProjects } from "./subjects.js";
+
+/** Samples drawn ahead and not (yet) used are dropped beyond this many. */
+const AHEAD_MAX = 64;
 
 interface Entry {
   stamp: string;
@@ -37,6 +42,22 @@ export interface FiguresResult {
  */
 export class KpiEngine {
   private readonly cache = new Map<string, Entry>();
+  /** Bootstrap samples drawn ahead of the figures (prefetchSample), by KPI id and stamp, until used. */
+  private readonly ahead = new Map<
+    string,
+    Promise<{ keep: number; values: { before: Float64Array; after: Float64Array } }>
+  >();
+  /** Entries being computed, by KPI id and stamp: concurrent misses of one KPI share one computation. */
+  private readonly computing = new Map<string, Promise<Entry>>();
+  /**
+   * The change-stamp reads (KPI, metric and project rows with the stamps), coalesced across concurrent
+   * requests (src/kpi/coalesce.ts: never from a read that began before the request).
+   */
+  readonly stamps = {
+    byKpi: new Coalescer((ids: string[]) => loadSubjects(this.db, ids)),
+    byProject: new Coalescer((ids: string[]) => loadSubjectsOfProjects(this.db, ids)),
+    bySlug: new Coalescer((slugs: string[]) => loadProjectsBySlug(this.db, slugs)),
+  };
   /** Series by KPI, change stamp and arguments: many dashboards asking for one series cost one query. */
   private readonly seriesCache = new Map<string, Promise<SeriesPoint[]>>();
   /** Bootstrap samples of the KPIs asked for in one tick, fetched in one statement. */
@@ -57,14 +78,23 @@ export class KpiEngine {
   );
 
   constructor(
-    private readonly db: Queryable,
+    /** Also the requests' stamp checks' connection (src/api/context.ts). */
+    readonly db: Queryable,
     private readonly maxEntries = 5000,
     private readonly useCache = true,
   ) {}
 
   async figures(kpiIds: readonly string[]): Promise<Map<string, FiguresResult>> {
+    return this.figuresOf(await this.subjectsOf(kpiIds));
+  }
+
+  /**
+   * Figures of subjects the caller has just loaded with their stamps (`loadSubjects*`, within the request
+   * being served): no query at all when every stamp matches the cache.
+   */
+  async figuresOf(subjects: readonly LoadedSubject[]): Promise<Map<string, FiguresResult>> {
     return new Map(
-      [...(await this.entries(kpiIds))].map(([id, e]) => [
+      [...(await this.entriesOf(subjects))].map(([id, e]) => [
         id,
         { subject: e.subject, figures: e.entry.figures, aggregates: e.entry.aggregates },
       ]),
@@ -90,13 +120,42 @@ export class KpiEngine {
     if (!statisticsApply(subject, entry.aggregates.treatment)) return null;
     entry.bootstrap ??= (async () => {
       const { before, after } = entry.aggregates.treatment;
-      const values = await this.samples.load({
-        spec: specOf(subject),
-        keep: sampleThreshold({ before: before.n, after: after.n }),
-      });
+      const keep = sampleThreshold({ before: before.n, after: after.n });
+      // A sample fetched ahead (prefetchSample) is the same sample when it was drawn at the same rate.
+      const key = `${id}|${subject.stamp}`;
+      const ahead = await this.ahead.get(key)?.catch(() => null);
+      this.ahead.delete(key);
+      const values =
+        ahead && ahead.keep === keep
+          ? ahead.values
+          : await this.samples.load({ spec: specOf(subject), keep });
       return bootstrapImprovementInterval(values.before, values.after, p, subject.metric.direction);
     })();
     return entry.bootstrap;
+  }
+
+  /**
+   * Starts drawing a MEDIAN/P90 KPI's bootstrap sample while its figures are being computed, for a request
+   * that asks for `confidence`: the sampling rate needs only the phase sizes, which a count over the same
+   * index ranges gives long before the percentile aggregates finish. Cold, the interval then costs about
+   * max(figures, count + sample) instead of their sum. Nothing is fetched when the cache already holds the
+   * KPI's figures at this stamp (the sizes are known), or for cohort KPIs (their count would read the heap).
+   */
+  prefetchSample(subject: LoadedSubject): void {
+    const id = subject.kpi.id;
+    const key = `${id}|${subject.stamp}`;
+    if (PERCENTILE_OF[subject.metric.aggregation] === undefined || subject.kpi.baselineValue !== null) return;
+    if (subject.kpi.cohortDimension || this.ahead.has(key)) return;
+    const cached = this.cache.get(id);
+    if (cached && cached.stamp === subject.stamp) return;
+    const spec = specOf(subject);
+    const job = (async () => {
+      const keep = sampleThreshold(await loadPhaseSizes(this.db, spec));
+      return { keep, values: await this.samples.load({ spec, keep }) };
+    })();
+    job.catch(() => undefined);
+    this.ahead.set(key, job);
+    while (this.ahead.size > AHEAD_MAX) this.ahead.delete(this.ahead.keys().next().value!);
   }
 
   /** A KPI's series, computed in SQL and shared while the KPI's stamp is unchanged. */
@@ -131,10 +190,24 @@ export class KpiEngine {
   private async entries(
     kpiIds: readonly string[],
   ): Promise<Map<string, { subject: LoadedSubject; entry: Entry }>> {
-    const subjects = await loadSubjects(this.db, [...new Set(kpiIds)]);
+    return this.entriesOf(await this.subjectsOf(kpiIds));
+  }
+
+  /** The KPIs' rows and stamps, read after this call (coalesced with concurrent callers). */
+  async subjectsOf(kpiIds: readonly string[]): Promise<LoadedSubject[]> {
+    const found = await this.stamps.byKpi.load([...new Set(kpiIds)]);
+    return kpiIds.flatMap((id) => found.get(id) ?? []);
+  }
+
+  private async entriesOf(
+    subjects: readonly LoadedSubject[],
+  ): Promise<Map<string, { subject: LoadedSubject; entry: Entry }>> {
     const out = new Map<string, { subject: LoadedSubject; entry: Entry }>();
     const stale: LoadedSubject[] = [];
-    for (const s of subjects.values()) {
+    const seen = new Set<string>();
+    for (const s of subjects) {
+      if (seen.has(s.kpi.id)) continue;
+      seen.add(s.kpi.id);
       const hit = this.useCache ? this.cache.get(s.kpi.id) : undefined;
       if (hit && hit.stamp === s.stamp) {
         // Refresh its place in the LRU order.
@@ -144,19 +217,42 @@ export class KpiEngine {
       } else stale.push(s);
     }
     if (stale.length) {
-      const aggregates = await loadPhaseAggregates(this.db, stale.map(specOf));
-      for (const s of stale) {
-        const agg = aggregates.get(s.kpi.id)!;
-        const entry: Entry = {
-          stamp: s.stamp,
-          figures: computeFigures(s, agg, s.updatedAt),
-          aggregates: agg,
-        };
-        this.remember(s.kpi.id, entry);
-        out.set(s.kpi.id, { subject: s, entry });
-      }
+      const entries = await this.compute(stale);
+      for (const s of stale) out.set(s.kpi.id, { subject: s, entry: entries.get(s.kpi.id)! });
     }
     return out;
+  }
+
+  /** Entries for subjects the cache does not hold at their stamps; one aggregate batch for those not in progress. */
+  private async compute(stale: LoadedSubject[]): Promise<Map<string, Entry>> {
+    const key = (s: LoadedSubject) => `${s.kpi.id}|${s.stamp}`;
+    const mine = stale.filter((s) => !this.computing.has(key(s)));
+    if (mine.length) {
+      const batch = loadPhaseAggregates(this.db, mine.map(specOf)).then((aggregates) => {
+        const entries = new Map<string, Entry>();
+        for (const s of mine) {
+          const agg = aggregates.get(s.kpi.id)!;
+          const entry: Entry = {
+            stamp: s.stamp,
+            figures: computeFigures(s, agg, s.updatedAt),
+            aggregates: agg,
+          };
+          this.remember(s.kpi.id, entry);
+          entries.set(s.kpi.id, entry);
+        }
+        return entries;
+      });
+      for (const s of mine) {
+        const one = batch.then((m) => m.get(s.kpi.id)!);
+        one.catch(() => undefined);
+        this.computing.set(key(s), one);
+        void one.finally(() => this.computing.delete(key(s))).catch(() => undefined);
+      }
+    }
+    const pairs = await Promise.all(
+      stale.map(async (s) => [s.kpi.id, await this.computing.get(key(s))!] as const),
+    );
+    return new Map(pairs);
   }
 
   private remember(id: string, entry: Entry) {

@@ -210,6 +210,18 @@ export async function loadPhaseAggregates(
 }
 
 /**
+ * float8send's big-endian bytes, concatenated by string_agg, as numbers (in the scan's order, as array_agg
+ * gave them): a sample of 400,000 values arrives as one bytea instead of a float8[] parsed from text.
+ */
+function floatsOf(bytes: Buffer | null): Float64Array<ArrayBuffer> {
+  if (!bytes) return new Float64Array(0);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  const out = new Float64Array(bytes.length / 8);
+  for (let i = 0; i < out.length; i++) out[i] = view.getFloat64(i * 8);
+  return out;
+}
+
+/**
  * The BEFORE and AFTER values of many KPIs (treatment cohort only), in one statement, for the percentile
  * bootstrap. `keep[i]` (out of 2^20) thins a KPI's phases by a fixed hash of each observation's id, so
  * the sample is a function of the data alone (reproducible) and costs one index range scan per phase.
@@ -230,7 +242,7 @@ export async function loadPhaseSamples(
       `SELECT k.kpi, ph.phase, s.vals
        ${phasesOf(false)}
        CROSS JOIN LATERAL (
-         SELECT array_agg(o.value) AS vals FROM observation o
+         SELECT string_agg(float8send(o.value), ''::bytea) AS vals FROM observation o
          WHERE o.project_id = k.project_id AND o.metric_id = k.metric_id
            AND o.observed_at >= ph.lo AND o.observed_at < ph.hi
            ${withCohorts ? "AND o.dimensions ->> k.dim = k.treat" : ""}
@@ -247,8 +259,28 @@ export async function loadPhaseSamples(
     );
     for (const row of rows) {
       const entry = out.get(String(row.kpi))!;
-      entry[row.phase === "b" ? "before" : "after"] = Float64Array.from((row.vals ?? []) as number[]);
+      entry[row.phase === "b" ? "before" : "after"] = floatsOf(row.vals as Buffer | null);
     }
   }
   return out;
+}
+
+/**
+ * The number of observations in each phase of one KPI without a cohort (what the bootstrap's sampling rate
+ * depends on): a count over each phase's index range, answered from the index alone.
+ */
+export async function loadPhaseSizes(
+  db: Queryable,
+  spec: KpiAggregateSpec,
+): Promise<{ before: number; after: number }> {
+  const rows = await db.query(
+    `SELECT ph.phase, (SELECT count(*) FROM observation o
+                      WHERE o.project_id = k.project_id AND o.metric_id = k.metric_id
+                        AND o.observed_at >= ph.lo AND o.observed_at < ph.hi) AS n
+     ${phasesOf(false)}
+     WHERE ph.hi IS NOT NULL`,
+    params([spec]),
+  );
+  const n = (phase: string) => Number(rows.find((r) => r.phase === phase)?.n ?? 0);
+  return { before: n("b"), after: n("a") };
 }

@@ -56,6 +56,7 @@ export class KpiResolver {
 
   @FieldResolver(() => IntervalType, { nullable: true })
   async confidence(@Root() k: KpiType, @Ctx() ctx: Context) {
+    if (k.subject && !k.prefetched) ctx.engine.prefetchSample(k.subject);
     return ctx.engine.confidence(await resultOf(k, ctx));
   }
 

@@ -33,7 +33,7 @@ export class ProjectResolver {
 
   @Query(() => ProjectType, { nullable: true })
   project(@Ctx() ctx: Context, @Arg("slug", () => String) slug: string): Promise<ProjectRow | null> {
-    return findProject(ctx.ds, slug);
+    return ctx.loaders.projectBySlug.load(slug);
   }
 
   @Mutation(() => ProjectType)
@@ -77,11 +77,12 @@ export class ProjectResolver {
   @FieldResolver(() => [KpiType])
   async kpis(@Root() p: ProjectRow, @Ctx() ctx: Context): Promise<KpiType[]> {
     const list = await ctx.loaders.kpis.load(String(p.id));
-    return list.map(({ kpi, metric }) => ({
-      kpiId: String(kpi.id),
+    return list.map((subject) => ({
+      kpiId: String(subject.kpi.id),
       projectSlug: p.slug,
-      metric,
-      target: kpi.target,
+      metric: subject.metric,
+      target: subject.kpi.target,
+      subject,
     }));
   }
 
@@ -93,7 +94,13 @@ export class ProjectResolver {
   ): Promise<KpiType | null> {
     const found = (await ctx.loaders.kpis.load(String(p.id))).find((k) => k.metric.key === metricKey);
     return found
-      ? { kpiId: String(found.kpi.id), projectSlug: p.slug, metric: found.metric, target: found.kpi.target }
+      ? {
+          kpiId: String(found.kpi.id),
+          projectSlug: p.slug,
+          metric: found.metric,
+          target: found.kpi.target,
+          subject: found,
+        }
       : null;
   }
 

@@ -1,6 +1,7 @@
 import { Field, Float, ObjectType } from "type-graphql";
 import type { MetricRow } from "../../db/entities/metric.js";
 import type { FiguresResult } from "../../kpi/engine.js";
+import type { LoadedSubject } from "../../kpi/subjects.js";
 import { PhaseEnum } from "../enums.js";
 import { DateTimeScalar } from "../scalars.js";
 import { MetricType } from "./metric.js";
@@ -25,6 +26,9 @@ export class KpiType {
 
   /** Figures computed once for every subscriber of a change (subscriptions); else loaded per request. */
   prefetched?: FiguresResult;
+
+  /** The KPI's rows and change stamp as this request read them, when it did (project.kpi/kpis). */
+  subject?: LoadedSubject;
 }
 
 @ObjectType("PhaseSummary")
