@@ -97,18 +97,50 @@ ${kpis}    costs:
 export const datasetOf = (k: KpiDef): Dataset => generateDataset(k.rows, `uplift-scale-${k.index}`);
 
 /** COPY text of rows [from(k), to(k)) of every KPI, generated as it streams (the rows are never all held). */
+/**
+ * COPY text of rows [from(k), to(k)) of every KPI in observedAt order across the KPIs (a k-way merge), as a
+ * feed writes them: a KPI's rows end up spread over the heap and its index entries arrive interleaved with
+ * every other KPI's, which is what a table that grew in production looks like (a KPI-by-KPI load would give
+ * clustered heap pages and densely packed indexes).
+ */
 async function* copyText(kpis: KpiDef[], from: (k: KpiDef) => number, to: (k: KpiDef) => number) {
-  for (const k of kpis) {
-    const d = datasetOf(k);
-    const lines: string[] = [];
-    for (let i = from(k); i < to(k); i++) {
-      lines.push(
-        `${k.ids.project}\t${k.ids.metric}\t${new Date(d.observedAt[i]!).toISOString()}\t${d.value[i]}\t1\t${d.externalId(i)}\n`,
-      );
-      if (lines.length >= 10_000) yield Buffer.from(lines.splice(0).join(""));
+  const data = kpis.map(datasetOf);
+  const next = kpis.map(from);
+  const end = kpis.map(to);
+  // A binary min-heap of KPI positions, keyed by the time of each KPI's next row.
+  const heap: number[] = [];
+  const at = (j: number) => data[j]!.observedAt[next[j]!]!;
+  const down = (i: number) => {
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < heap.length && at(heap[l]!) < at(heap[m]!)) m = l;
+      if (r < heap.length && at(heap[r]!) < at(heap[m]!)) m = r;
+      if (m === i) return;
+      [heap[i], heap[m]] = [heap[m]!, heap[i]!];
+      i = m;
     }
-    if (lines.length) yield Buffer.from(lines.join(""));
+  };
+  for (let j = 0; j < kpis.length; j++) if (next[j]! < end[j]!) heap.push(j);
+  for (let i = Math.floor(heap.length / 2) - 1; i >= 0; i--) down(i);
+  const lines: string[] = [];
+  while (heap.length) {
+    const j = heap[0]!;
+    const k = kpis[j]!;
+    const d = data[j]!;
+    const i = next[j]!++;
+    lines.push(
+      `${k.ids.project}\t${k.ids.metric}\t${new Date(d.observedAt[i]!).toISOString()}\t${d.value[i]}\t1\t${d.externalId(i)}\n`,
+    );
+    if (next[j]! >= end[j]!) {
+      heap[0] = heap[heap.length - 1]!;
+      heap.pop();
+    }
+    if (heap.length) down(0);
+    if (lines.length >= 10_000) yield Buffer.from(lines.splice(0).join(""));
   }
+  if (lines.length) yield Buffer.from(lines.join(""));
 }
 
 /** Loads rows [from, to) of every KPI with two COPY streams (KPIs split between them). */

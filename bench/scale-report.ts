@@ -126,7 +126,8 @@ ${x.plans.floor}
   project; 40 projects in PRODUCTION, 10 in PILOT; go-live ${GO_LIVE.toISOString().slice(0, 10)}; two costs each), ${fmtInt(TOTAL)} observations: project 0's
   MEAN, MEDIAN and P90 KPIs hold ${fmtInt(r.rowsOf.big)} each (a large ticket stream), the other ${fmtInt(PROJECTS * METRICS - 3)} KPIs ${fmtInt(r.rowsOf.small)} or so each.
   Rows from \`bench/data.ts\`'s seeded generator, one seed per KPI (half before go-live, half after, lognormal minutes),
-  loaded with two COPY streams: the first tenth of every KPI's rows (${fmt(r.fills[0]!, 0)} s), then the rest (${fmt(r.fills[1]!, 0)} s).
+  loaded with two COPY streams in time order across the KPIs (as a feed writes them: a KPI's rows spread over the heap,
+  index entries interleaved): the first tenth of every KPI's rows (${fmt(r.fills[0]!, 0)} s), then the rest (${fmt(r.fills[1]!, 0)} s).
 - Uplift runs alone in a **child process** (\`node --import tsx src/main.ts\`, as \`npm start\`, NODE_ENV=${process.env.NODE_ENV ?? "(unset)"}), so its CPU
   (/proc utime + stime, every thread) and RSS are its own and the load generator in the bench's process does not share its
   event loop. PostgreSQL's CPU: every process of the embedded cluster. "CPU s" columns: server + PostgreSQL; the
