@@ -13,6 +13,8 @@ import { config } from "./scale-data.js";
 export interface Server {
   pid: number;
   url: string;
+  /** The end of its log (JSON lines), for an error message. */
+  logTail(): string;
   /** utime + stime of the whole process (every thread), ms. */
   cpuMs(): number;
   stop(): Promise<void>;
@@ -39,6 +41,10 @@ export async function startServer(dbUrl: string, dir: string): Promise<Server> {
         UPLIFT_CONFIG: file,
         UPLIFT_DATA_DIR: dir,
         LOG_LEVEL: "info",
+        // The API's statement_timeout (default 30 s) also bounds bulk ingest's one merge statement; on a loaded
+        // machine the merge of 1,000,000 rows into a 10 M-row table can take longer (HTTP 500). Unbounded here
+        // unless BENCH_SCALE_STATEMENT_TIMEOUT_MS says otherwise; bench/RESULTS.md (scale) says why.
+        UPLIFT_STATEMENT_TIMEOUT_MS: process.env.BENCH_SCALE_STATEMENT_TIMEOUT_MS ?? "0",
       },
       stdio: ["ignore", "pipe", "pipe"],
     },
@@ -70,6 +76,7 @@ export async function startServer(dbUrl: string, dir: string): Promise<Server> {
       const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
       return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime + stime, USER_HZ
     },
+    logTail: () => out.slice(-4000),
     stop: () => endChild(child),
   };
 }

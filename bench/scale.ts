@@ -173,7 +173,9 @@ export async function scaleBenchmark(ctx: BenchContext): Promise<Section> {
               }, stream);
               return stream.rowCount;
             }
-            const res = await postStream(bulkUrl, work.ndjson);
+            const res = await postStream(bulkUrl, work.ndjson).catch((e) => {
+              throw new Error(`${e.message}\nthe server's log ends with:\n${server!.logTail()}`);
+            });
             return res.inserted + res.updated;
           });
           if (stored !== work.rows) throw new Error(`${which} stored ${stored} of ${work.rows}`);
