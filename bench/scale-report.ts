@@ -75,7 +75,7 @@ export function report(r: {
     flat.push(
       `- ${p}: ${fmtInt(rate(lo, p))} rows/s at ${fmtInt(lo)} rows, ${fmtInt(rate(TOTAL, p))} rows/s at ${fmtInt(TOTAL)}: **${fmt(ratio * 100)} %** of the rate at ${fmtInt(lo)} (medians of ${ROUNDS}; by CPU per row, server + PostgreSQL: ${fmt(cpuPerM(lo, p), 1)} → ${fmt(cpuPerM(TOTAL, p), 1)} CPU-s per 1M rows, ${fmt(cpuRatio * 100)} %)`,
     );
-    writeSummary += `${writeSummary ? ", " : ""}${p === "COPY" ? "COPY" : "bulk"} rate at ${fmtInt(TOTAL)} = ${fmt(ratio * 100, 0)} % of at ${fmtInt(lo)}`;
+    writeSummary += `${writeSummary ? ", " : ""}${p === "COPY" ? "COPY" : "bulk"} rate at ${fmtInt(TOTAL)} = ${fmt(ratio * 100, 0)} % of at ${fmtInt(lo)} (by CPU per row ${fmt(cpuRatio * 100, 0)} %)`;
   }
   const bulkVsCopy = levels.map(
     (l) =>
