@@ -6,6 +6,7 @@ import { Reporting1764700000000 } from "./1764700000000-Reporting.js";
 import { Governance1764800000000 } from "./1764800000000-Governance.js";
 import { CollectorRunSkipped1764900000000 } from "./1764900000000-CollectorRunSkipped.js";
 import { ReportingGovernance1765000000000 } from "./1765000000000-ReportingGovernance.js";
+import { ObservationRangeWithId1765200000000 } from "./1765200000000-ObservationRangeWithId.js";
 
 export const migrations = [
   InitialSchema1764400000000,
@@ -15,4 +16,5 @@ export const migrations = [
   Governance1764800000000,
   CollectorRunSkipped1764900000000,
   ReportingGovernance1765000000000,
+  ObservationRangeWithId1765200000000,
 ];
