@@ -228,7 +228,7 @@ function collapse(rows: ResolvedObservation[]): {
  * From this many rows (after collapsing) a batch goes through COPY (staged-upsert.ts) rather than one
  * INSERT … unnest … ON CONFLICT: measured with bench/ingest.ts, see bench/RESULTS.md "ingest".
  */
-export const STAGED_MIN_ROWS = 500;
+export const STAGED_MIN_ROWS = 1000;
 
 /**
  * Upserts resolved observations in the caller's transaction and stamps the project × metric pairs as
@@ -248,7 +248,7 @@ export async function upsertObservations(
 }
 
 /** Small batches: one statement with the rows as array parameters. */
-async function unnestUpsert(
+export async function unnestUpsert(
   m: EntityManager,
   unique: ResolvedObservation[],
   runId: string | null,
