@@ -226,7 +226,9 @@ function collapse(rows: ResolvedObservation[]): {
 
 /**
  * From this many rows (after collapsing) a batch goes through COPY (staged-upsert.ts) rather than one
- * INSERT … unnest … ON CONFLICT: measured with bench/ingest.ts, see bench/RESULTS.md "ingest".
+ * INSERT … unnest … ON CONFLICT. Measured by CPU (Node + PostgreSQL, 40,000 rows per size, 2026-12-05):
+ * new rows cost ~20 % less through COPY from 100 rows up; re-recorded rows cost ~25 % more at 500 (the
+ * refused COPY and the staging round trips), ~10 % more at 1,000 and the same at 5,000.
  */
 export const STAGED_MIN_ROWS = 1000;
 
