@@ -20,10 +20,12 @@ export interface RefresherOptions {
   coalesceMs?: number;
   /**
    * Under a stream of writes, a drain waits this many times as long as the previous drain took, counted
-   * from its end (default 2): refreshing then takes at most a third of the time, however often batches
+   * from its end (default 4): refreshing then takes at most a fifth of the time, however often batches
    * commit, instead of recomputing the touched KPIs after every batch.
    */
   restFactor?: number;
+  /** The longest such rest (default 2 s): the contract keeps `reporting` within 5 s of every commit. */
+  maxRestMs?: number;
   /** days_in_pilot grows with time: project rows are recomputed this often (default 60 s). */
   projectsEveryMs?: number;
   /** A drain that found the lock taken, or a missed notification, is retried this often (default 1 s). */
@@ -105,7 +107,10 @@ export class ReportingRefresher extends EventEmitter {
       this.requested = true;
       return;
     }
-    const rest = this.lastDrainEnd + (this.opts.restFactor ?? 2) * this.lastDrainMs - Date.now();
+    const rest =
+      this.lastDrainEnd +
+      Math.min((this.opts.restFactor ?? 4) * this.lastDrainMs, this.opts.maxRestMs ?? 2000) -
+      Date.now();
     this.timer = setTimeout(
       () => {
         this.timer = null;
