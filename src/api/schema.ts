@@ -15,7 +15,7 @@ import {
 } from "./resolvers/governance.js";
 import { KpiResolver } from "./resolvers/kpi.js";
 import { MetricResolver } from "./resolvers/metric.js";
-import { ObservationResolver } from "./resolvers/observation.js";
+import { ObservationResolver, resolveRecordObservations } from "./resolvers/observation.js";
 import { PortfolioResolver } from "./resolvers/portfolio.js";
 import { ProjectResolver } from "./resolvers/project.js";
 import { DateTimeScalar } from "./scalars.js";
@@ -51,6 +51,9 @@ export async function buildUpliftSchema(): Promise<GraphQLSchema> {
     validate: false,
     scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
   });
+  // The type-graphql class above declares the field; its items need no conversion into class instances.
+  const record = schema.getMutationType()?.getFields().recordObservations;
+  if (record) record.resolve = resolveRecordObservations as typeof record.resolve;
   // PostgreSQL text cannot hold U+0000: refuse it in any argument of a query or mutation as bad input
   // (else the database's error surfaces as INTERNAL_SERVER_ERROR).
   for (const type of [schema.getQueryType(), schema.getMutationType()]) {
@@ -58,14 +61,28 @@ export async function buildUpliftSchema(): Promise<GraphQLSchema> {
       const resolve = field.resolve;
       if (!resolve) continue;
       field.resolve = (root, args, ctx, info) => {
-        const problems = nulProblems(args);
-        if (problems.length) throw new BadInputError(problems);
+        if (hasNul(args)) throw new BadInputError(nulProblems(args));
         return resolve(root, args, ctx, info);
       };
     }
   }
   applyAccessRules(schema); // outermost: FORBIDDEN before any validation of the arguments
   return schema;
+}
+
+/** Whether any string or object key in the arguments holds U+0000: one pass, nothing allocated. */
+function hasNul(v: unknown): boolean {
+  if (typeof v === "string") return v.includes("\u0000");
+  if (v === null || typeof v !== "object" || v instanceof Date) return false;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) if (hasNul(v[i])) return true;
+    return false;
+  }
+  for (const k in v) {
+    if (!Object.hasOwn(v, k)) continue;
+    if (k.includes("\u0000") || hasNul((v as Record<string, unknown>)[k])) return true;
+  }
+  return false;
 }
 
 /** Every string (or object key) holding U+0000, named like the store names fields: `input[2].externalId`. */

@@ -12,6 +12,7 @@ import {
 import { BadInputError, type InputProblem } from "../errors.js";
 import { observationsIngested } from "../metrics/registry.js";
 import { notifyChanges, type Queryable } from "./changes.js";
+import { stagedUpsert, transactionClient } from "./staged-upsert.js";
 
 export interface ObservationInput {
   projectSlug: string;
@@ -134,29 +135,43 @@ async function resolveBatch(
   field: string,
   problems: InputProblem[],
 ): Promise<ResolvedObservation[]> {
-  const slugs = [...new Set(items.map((o) => o.projectSlug))];
-  const keys = [...new Set(items.map((o) => o.metricKey))];
+  const slugSet = new Set<string>();
+  const keySet = new Set<string>();
+  for (const o of items) {
+    slugSet.add(o.projectSlug);
+    keySet.add(o.metricKey);
+  }
   const [projects, metrics] = await Promise.all([
-    m.query(`SELECT id, slug FROM project WHERE slug = ANY($1)`, [slugs]) as Promise<
+    m.query(`SELECT id, slug FROM project WHERE slug = ANY($1)`, [[...slugSet]]) as Promise<
       { id: string; slug: string }[]
     >,
-    m.query(`SELECT id, key FROM metric WHERE key = ANY($1)`, [keys]) as Promise<
+    m.query(`SELECT id, key FROM metric WHERE key = ANY($1)`, [[...keySet]]) as Promise<
       { id: string; key: string }[]
     >,
   ]);
   const projectIds = new Map(projects.map((p) => [p.slug, String(p.id)]));
   const metricIds = new Map(metrics.map((x) => [x.key, String(x.id)]));
   const now = Date.now();
-  return items.map((o, i) => {
-    const at = `${field}[${i}]`;
+  const rows = new Array<ResolvedObservation>(items.length);
+  for (let i = 0; i < items.length; i++) {
+    const o = items[i]!;
     const projectId = projectIds.get(o.projectSlug);
     const metricId = metricIds.get(o.metricKey);
     if (!projectId)
-      problems.push({ field: `${at}.projectSlug`, message: `unknown project "${o.projectSlug}"`, index: i });
+      problems.push({
+        field: `${field}[${i}].projectSlug`,
+        message: `unknown project "${o.projectSlug}"`,
+        index: i,
+      });
     if (!metricId)
-      problems.push({ field: `${at}.metricKey`, message: `unknown metric "${o.metricKey}"`, index: i });
-    checkObservationFields(o, at, problems, i, now);
-    return {
+      problems.push({
+        field: `${field}[${i}].metricKey`,
+        message: `unknown metric "${o.metricKey}"`,
+        index: i,
+      });
+    const own = observationProblems(o, now);
+    for (const p of own) problems.push({ field: `${field}[${i}].${p.field}`, message: p.message, index: i });
+    rows[i] = {
       projectId: projectId ?? "",
       metricId: metricId ?? "",
       observedAt: o.observedAt,
@@ -165,63 +180,109 @@ async function resolveBatch(
       externalId: o.externalId ?? null,
       dimensions: (o.dimensions as Record<string, string> | null | undefined) ?? null,
     };
-  });
+  }
+  return rows;
 }
 
 /**
  * Within a batch a later item with the same externalId wins. Counting follows the items in order, as if
  * each were recorded alone: the first of a repeated id inserts (or updates a stored row), later ones update.
+ * Also gathers the project × metric pairs, in the same pass.
  */
-function collapse(rows: ResolvedObservation[]): { unique: ResolvedObservation[]; repeats: number } {
-  const lastIndex = new Map<string, number>();
-  rows.forEach((r, i) => {
-    if (r.externalId !== null) lastIndex.set(`${r.projectId}\u0000${r.metricId}\u0000${r.externalId}`, i);
-  });
+function collapse(rows: ResolvedObservation[]): {
+  unique: ResolvedObservation[];
+  repeats: number;
+  touched: { projectId: string; metricId: string }[];
+} {
+  const pairs = new Map<string, { projectId: string; metricId: string }>();
+  // Keyed by pair, then by externalId: no concatenated key string per row.
+  const lastIndex = new Map<string, Map<string, number>>();
+  let repeats = 0;
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i]!;
+    const pair = `${r.projectId}:${r.metricId}`;
+    let ids = lastIndex.get(pair);
+    if (!ids) {
+      ids = new Map();
+      lastIndex.set(pair, ids);
+      pairs.set(pair, { projectId: r.projectId, metricId: r.metricId });
+    }
+    if (r.externalId !== null) {
+      const before = ids.size;
+      ids.set(r.externalId, i);
+      if (ids.size === before) repeats++;
+    }
+  }
+  const touched = [...pairs.values()];
+  if (repeats === 0) return { unique: rows, repeats, touched };
   const unique = rows.filter(
-    (r, i) =>
-      r.externalId === null || lastIndex.get(`${r.projectId}\u0000${r.metricId}\u0000${r.externalId}`) === i,
+    (r, i) => r.externalId === null || lastIndex.get(`${r.projectId}:${r.metricId}`)!.get(r.externalId) === i,
   );
-  return { unique, repeats: rows.length - unique.length };
+  return { unique, repeats, touched };
 }
 
 /**
- * Upserts resolved observations in the caller's transaction (one statement) and stamps the project × metric
- * pairs as changed. Used by the API and by the collector runner.
+ * From this many rows (after collapsing) a batch goes through COPY (staged-upsert.ts) rather than one
+ * INSERT … unnest … ON CONFLICT. Measured by CPU (Node + PostgreSQL, 40,000 rows per size, 2026-12-05):
+ * new rows cost ~20 % less through COPY from 100 rows up; re-recorded rows cost ~25 % more at 500 (the
+ * refused COPY and the staging round trips), ~10 % more at 1,000 and the same at 5,000.
+ */
+export const STAGED_MIN_ROWS = 1000;
+
+/**
+ * Upserts resolved observations in the caller's transaction and stamps the project × metric pairs as
+ * changed. Used by the API and by the collector runner.
  */
 export async function upsertObservations(
   m: EntityManager,
   rows: ResolvedObservation[],
   runId: string | null = null,
 ): Promise<RecordResult> {
-  const { unique, repeats } = collapse(rows);
+  const { unique, repeats, touched } = collapse(rows);
   if (unique.length === 0) return { inserted: 0, updated: 0, touched: [] };
+  const client = unique.length >= STAGED_MIN_ROWS ? await transactionClient(m) : null;
+  const counts = client ? await stagedUpsert(client, unique, runId) : await unnestUpsert(m, unique, runId);
+  await stampTouched(m, touched);
+  return { inserted: counts.inserted, updated: counts.updated + repeats, touched };
+}
+
+/** Small batches: one statement with the rows as array parameters. */
+export async function unnestUpsert(
+  m: EntityManager,
+  unique: ResolvedObservation[],
+  runId: string | null,
+): Promise<{ inserted: number; updated: number }> {
+  const n = unique.length;
+  const projectIds = new Array<string>(n);
+  const metricIds = new Array<string>(n);
+  const observedAt = new Array<string>(n);
+  const values = new Array<number>(n);
+  const weights = new Array<number>(n);
+  const externalIds = new Array<string | null>(n);
+  const dimensions = new Array<string | null>(n);
+  for (let i = 0; i < n; i++) {
+    const r = unique[i]!;
+    projectIds[i] = r.projectId;
+    metricIds[i] = r.metricId;
+    observedAt[i] = r.observedAt.toISOString();
+    values[i] = r.value;
+    weights[i] = r.weight;
+    externalIds[i] = r.externalId;
+    dimensions[i] = r.dimensions ? JSON.stringify(r.dimensions) : null;
+  }
   const [counts] = await m.query(
     `WITH up AS (
        INSERT INTO observation (project_id, metric_id, observed_at, value, weight, external_id, dimensions, run_id)
-       SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::float8[], $5::float8[], $6::text[], $7::jsonb[], $8::bigint[])
+       SELECT *, $8::bigint FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::float8[], $5::float8[], $6::text[], $7::jsonb[])
        ON CONFLICT (project_id, metric_id, external_id) DO UPDATE SET
          observed_at = EXCLUDED.observed_at, value = EXCLUDED.value, weight = EXCLUDED.weight,
          dimensions = EXCLUDED.dimensions, run_id = EXCLUDED.run_id, recorded_at = clock_timestamp()
        RETURNING (xmax = 0) AS inserted
      )
      SELECT count(*) FILTER (WHERE inserted) AS inserted, count(*) FILTER (WHERE NOT inserted) AS updated FROM up`,
-    [
-      unique.map((r) => r.projectId),
-      unique.map((r) => r.metricId),
-      unique.map((r) => r.observedAt.toISOString()),
-      unique.map((r) => r.value),
-      unique.map((r) => r.weight),
-      unique.map((r) => r.externalId),
-      unique.map((r) => (r.dimensions ? JSON.stringify(r.dimensions) : null)),
-      unique.map(() => runId),
-    ],
+    [projectIds, metricIds, observedAt, values, weights, externalIds, dimensions, runId],
   );
-  const pairs = new Map<string, { projectId: string; metricId: string }>();
-  for (const r of unique)
-    pairs.set(`${r.projectId}:${r.metricId}`, { projectId: r.projectId, metricId: r.metricId });
-  const touched = [...pairs.values()];
-  await stampTouched(m, touched);
-  return { inserted: Number(counts.inserted), updated: Number(counts.updated) + repeats, touched };
+  return { inserted: Number(counts.inserted), updated: Number(counts.updated) };
 }
 
 /**

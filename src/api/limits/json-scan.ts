@@ -55,11 +55,32 @@ export class QueryScanner {
             this.expectKey = true;
           }
           break;
-        case Mode.Str:
-          if (this.escape) this.escape = 0;
-          else if (c === 0x5c) this.escape = 1;
-          else if (c === 0x22) this.mode = Mode.Normal;
+        case Mode.Str: {
+          // Most of a body's bytes are inside strings: skip to the closing quote in a tight loop.
+          const n = buf.length;
+          let j = i;
+          if (this.escape) {
+            this.escape = 0;
+            j++;
+          }
+          while (j < n) {
+            const d = buf[j];
+            if (d === 0x22) break;
+            if (d === 0x5c) {
+              if (j + 1 >= n) {
+                this.escape = 1; // the escaped byte is in the next chunk
+                j = n;
+                break;
+              }
+              j += 2;
+              continue;
+            }
+            j++;
+          }
+          if (j < n) this.mode = Mode.Normal; // buf[j] is the closing quote
+          i = j;
           break;
+        }
         case Mode.Key:
           if (this.escape) {
             this.escape = 0;
