@@ -1,5 +1,9 @@
 import type { DataSource } from "typeorm";
-import type { Queryable } from "../kpi/phase-aggregates.js";
+
+/** What the engine reads through (structurally the kpi layer's Queryable: db sits below kpi). */
+export interface RowsQueryable {
+  query(sql: string, params?: unknown[]): Promise<any[]>;
+}
 
 interface PgPool {
   query(text: string, values?: unknown[]): Promise<{ rows: any[] }>;
@@ -11,7 +15,7 @@ interface PgPool {
  * work took more CPU than Apollo and graphql-js together). Falls back to `ds.query` when the driver has no
  * pg pool.
  */
-export function poolQueryable(ds: DataSource): Queryable {
+export function poolQueryable(ds: DataSource): RowsQueryable {
   return {
     async query(text, values) {
       const pool = (ds.driver as unknown as { master?: PgPool }).master;

@@ -1,7 +1,7 @@
 import type pg from "pg";
 import type { DataSource, QueryRunner } from "typeorm";
 import { ObservationCopyInserter } from "./copy-insert.js";
-import { observationCopyFields } from "./copy-text.js";
+import { isoFormatter, observationCopyFields } from "./copy-text.js";
 import type { RecordResult, ResolvedObservation } from "./observations.js";
 import { stampTouched } from "./observations.js";
 
@@ -45,6 +45,9 @@ export class BulkObservationWriter {
   private inserted = 0;
   private updated = 0;
 
+  /** Rows of a body share few days: the date part of their timestamps is formatted once per day. */
+  private readonly iso = isoFormatter();
+
   constructor(private readonly ds: DataSource) {}
 
   async open(): Promise<void> {
@@ -56,7 +59,7 @@ export class BulkObservationWriter {
 
   /** Queues one validated row; true when the chunk is full: the caller then awaits flush(). */
   add(r: ResolvedObservation): boolean {
-    const line = `${observationCopyFields(r)}\n`;
+    const line = `${observationCopyFields(r, this.iso)}\n`;
     // UTF-8 takes at most 3 bytes per UTF-16 unit; a line too long for the buffer gets a larger one.
     const room = line.length * 3;
     if (!this.buffer || this.buffer.length - this.used < room) this.grow(room);

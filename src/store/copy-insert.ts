@@ -4,22 +4,29 @@ import { from as copyFrom } from "pg-copy-streams";
 // Writing a chunk of observations given as COPY text (observationCopyFields lines): straight into
 // `observation` with COPY while the rows are new (no staging table, no ON CONFLICT: as cheap as a plain
 // COPY), else into a temporary staging table and one INSERT … ON CONFLICT. Used by bulk ingest; any writer
-// holding COPY text inside a transaction can use it.
+// holding COPY text inside a transaction can use it (bulk ingest; large batches of recordObservations and
+// of the collector runner, whose lines carry a run_id column too: staged-upsert.ts).
 
-const COLUMNS = "project_id, metric_id, observed_at, value, weight, external_id, dimensions";
+const COLUMNS = "project_id, metric_id, observed_at, value, weight, external_id, dimensions, run_id";
+/** The columns of COPY text lines without run_id (stored as NULL: not written by a collector run). */
+const COLUMNS_NO_RUN = "project_id, metric_id, observed_at, value, weight, external_id, dimensions";
 
-/** `seq` numbers the staged rows in COPY order, so that a later line with the same externalId wins. */
-const STAGING = `CREATE TEMP TABLE observation_copy_staging (
+/**
+ * Per connection, kept across transactions and emptied by every commit: no catalog churn per batch.
+ * `seq` numbers the staged rows in COPY order, so that a later line with the same externalId wins.
+ */
+const STAGING = `CREATE TEMP TABLE IF NOT EXISTS observation_copy_staging (
   seq bigint GENERATED ALWAYS AS IDENTITY, project_id bigint NOT NULL, metric_id bigint NOT NULL,
-  observed_at timestamptz NOT NULL, value float8 NOT NULL, weight float8 NOT NULL, external_id text, dimensions jsonb
-) ON COMMIT DROP`;
+  observed_at timestamptz NOT NULL, value float8 NOT NULL, weight float8 NOT NULL, external_id text,
+  dimensions jsonb, run_id bigint
+) ON COMMIT DELETE ROWS`;
 
 const UPSERT = (source: string) => `WITH up AS (
     INSERT INTO observation (${COLUMNS})
     ${source}
     ON CONFLICT (project_id, metric_id, external_id) DO UPDATE SET
       observed_at = EXCLUDED.observed_at, value = EXCLUDED.value, weight = EXCLUDED.weight,
-      dimensions = EXCLUDED.dimensions, run_id = NULL, recorded_at = clock_timestamp()
+      dimensions = EXCLUDED.dimensions, run_id = EXCLUDED.run_id, recorded_at = clock_timestamp()
     RETURNING (xmax = 0) AS inserted
   )
   SELECT count(*) FILTER (WHERE inserted) AS inserted FROM up`;
@@ -73,8 +80,16 @@ export class ObservationCopyInserter {
   private direct = true;
   private staged = false;
   private subtransactions = 0;
+  /** The columns of the COPY text given to write(). */
+  private readonly columns: string;
 
-  constructor(private readonly client: pg.ClientBase) {}
+  /** `runId`: the lines end with a run_id column (else it is stored as NULL). */
+  constructor(
+    private readonly client: pg.ClientBase,
+    opts: { runId?: boolean } = {},
+  ) {
+    this.columns = opts.runId ? COLUMNS : COLUMNS_NO_RUN;
+  }
 
   /**
    * `repeats`: whether an externalId (with its project and metric) occurs twice within the chunk, if the
@@ -97,7 +112,7 @@ export class ObservationCopyInserter {
     this.subtransactions++;
     await c.query("SAVEPOINT copy_direct");
     try {
-      const n = await copyIn(c, `COPY observation (${COLUMNS}) FROM STDIN`, text);
+      const n = await copyIn(c, `COPY observation (${this.columns}) FROM STDIN`, text);
       await c.query("RELEASE SAVEPOINT copy_direct");
       return n;
     } catch (e) {
@@ -111,10 +126,16 @@ export class ObservationCopyInserter {
 
   private async merge(text: string | Buffer, repeats?: boolean): Promise<number> {
     const c = this.client;
+    // Empty at the start of every transaction (ON COMMIT DELETE ROWS; a rollback discards its rows); a
+    // caller that staged rows earlier in this transaction (another inserter) is covered by the DELETE,
+    // cheap on an empty table; within one inserter the chunks are large, so TRUNCATE leaves no dead rows.
     if (this.staged) await c.query("TRUNCATE observation_copy_staging");
-    else await c.query(STAGING);
+    else {
+      await c.query(STAGING);
+      await c.query("DELETE FROM observation_copy_staging");
+    }
     this.staged = true;
-    await copyIn(c, `COPY observation_copy_staging (${COLUMNS}) FROM STDIN`, text);
+    await copyIn(c, `COPY observation_copy_staging (${this.columns}) FROM STDIN`, text);
     let counts: { inserted: string }[];
     if (repeats === undefined && this.subtransactions < SUBTRANSACTIONS) {
       this.subtransactions++;

@@ -31,7 +31,7 @@ const GO_LIVE = new Date("2025-03-01T00:00:00Z");
 // Values that decimal text would not carry exactly round-trip through any careless path: they must arrive
 // bit for bit.
 const BEFORE = [0.1, 0.2, 0.30000000000000004, -7.25, 1e-300, 123456789.12345679, 11, 12, 13, 11.5];
-const AFTER = [2, 1.5, 3.14159, 2.718281828459045, 999999999999999.9, 0, 2.25, 1.75];
+const AFTER = [2, 1.5, Math.PI, Math.E, 999999999999999.9, 0, 2.25, 1.75];
 
 async function setUp(slug: string, key: string, windows: { baselineFrom?: Date } = {}) {
   await createProject(ds, { slug, name: slug, stage: "PRODUCTION", stageSince: GO_LIVE, goLiveAt: GO_LIVE });
