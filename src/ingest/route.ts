@@ -61,6 +61,18 @@ export function bulkIngestRouter(ds: DataSource, onIngested?: (n: number) => voi
     } catch (e) {
       if (e instanceof ClientGoneError)
         return log.warn("bulk ingest: the client closed the request; nothing stored");
+      if ((e as { code?: unknown })?.code === "57014") {
+        // PostgreSQL's query_canceled: our statement_timeout, on one chunk's statement. Retryable.
+        log.warn("bulk ingest: statement timeout; nothing stored");
+        if (!res.headersSent)
+          refuse(
+            res,
+            503,
+            "INTERNAL_SERVER_ERROR",
+            "a statement took longer than UPLIFT_STATEMENT_TIMEOUT_MS allows and was cancelled; nothing was stored",
+          );
+        return;
+      }
       log.error("bulk ingest failed", { error: e });
       if (!res.headersSent) refuse(res, 500, "INTERNAL_SERVER_ERROR", "Internal server error");
     }
