@@ -95,6 +95,7 @@ export async function startApp(env: Env, log: Logger, opts: AppOptions): Promise
       access,
       query: env.query,
       rateLimit: env.rateLimit,
+      responseCache: env.responseCache,
     });
     const port = await server.listen(env.port, env.host);
     alerts.start();

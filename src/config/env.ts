@@ -26,6 +26,8 @@ export interface Env {
   rateLimit: number;
   /** PostgreSQL statement_timeout of the API's connections, ms; 0 = none. */
   statementTimeoutMs: number;
+  /** Whole answers to queries reused while the database is unchanged (src/api/response-cache.ts). */
+  responseCache: { maxBytes: number; maxAgeMs: number };
   /** UPLIFT_READER_PASSWORD: creates/updates the read-only `uplift_reader` role (reporting schema only). */
   readerPassword: string | null;
   /** UPLIFT_PG_PORT: the embedded server's fixed port (null: a free one). */
@@ -108,6 +110,22 @@ export function readEnv(e: NodeJS.ProcessEnv = process.env): Env {
       0,
       24 * 3600 * 1000,
     ),
+    responseCache: {
+      maxBytes: int(
+        "UPLIFT_RESPONSE_CACHE_BYTES",
+        e.UPLIFT_RESPONSE_CACHE_BYTES,
+        64 * 1024 * 1024,
+        0,
+        2 ** 40,
+      ),
+      maxAgeMs: int(
+        "UPLIFT_RESPONSE_CACHE_MAX_AGE_MS",
+        e.UPLIFT_RESPONSE_CACHE_MAX_AGE_MS,
+        1000,
+        0,
+        3_600_000,
+      ),
+    },
     readerPassword: e.UPLIFT_READER_PASSWORD || null,
     pgPort: e.UPLIFT_PG_PORT?.trim() ? int("UPLIFT_PG_PORT", e.UPLIFT_PG_PORT, 0, 1, 65535) : null,
     metricsPublic: onOff("UPLIFT_METRICS_PUBLIC", e.UPLIFT_METRICS_PUBLIC, false),

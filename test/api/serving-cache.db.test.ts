@@ -30,7 +30,8 @@ let b: App; // a second app (another replica) on the same database
 let client: pg.Client; // a plain connection, as another process would have
 
 beforeAll(async () => {
-  a = await startTestApp({ config: CONFIG });
+  // The engine's own cache is what these tests are about: whole-answer reuse (response-cache.db.test.ts) off.
+  a = await startTestApp({ config: CONFIG, env: { UPLIFT_RESPONSE_CACHE_BYTES: "0" } });
   b = await startApp(
     readEnv({
       DATABASE_URL: a.db.url,

@@ -1,0 +1,110 @@
+import type { ApolloServerPlugin, GraphQLRequestContextWillSendResponse } from "@apollo/server";
+import type { Principal } from "../auth/principal.js";
+import type { RowsQueryable } from "../db/pool-query.js";
+import type { Context } from "./context.js";
+import { ByteBoundedCache } from "./limits/document-cache.js";
+
+// Whole answers to read-only queries, kept per credential's view and reused while the database is exactly
+// as it was when they were computed. "As it was" is PostgreSQL's own snapshot (`pg_current_snapshot()`:
+// the oldest running transaction, the next transaction id and those in flight): every write transaction
+// takes a transaction id, so any commit in the whole cluster since the answer's snapshot (from this or any
+// other process) gives a different snapshot, and the query is executed again. An equal snapshot means
+// the visible data is the same, so the answer cannot be older than a committed change. The cost of a hit
+// is that one statement plus serialising the answer. Figures that depend on the clock (days in pilot,
+// stalled pilots) are kept at most `maxAgeMs`.
+
+interface Entry {
+  snapshot: string;
+  /** When the snapshot was read (before the answer was computed). */
+  at: number;
+  result: Record<string, unknown>;
+  /** The answer as sent (Apollo's JSON, newline-terminated): serialised once, not per request. */
+  json: string;
+}
+
+export interface ResponseCacheOptions {
+  maxBytes: number;
+  maxAgeMs: number;
+}
+
+/** The key of one credential's view: role and project scope decide what an answer may contain. */
+function viewOf(p: Principal): string {
+  return `${p.role}\u0000${p.projects === null ? "*" : [...p.projects].sort().join(",")}`;
+}
+
+export class ResponseCache {
+  private readonly entries: ByteBoundedCache<Entry>;
+  /** Each cached answer's `data` → its JSON, for stringify() (the object Apollo hands back is the cached one). */
+  private readonly serialized = new WeakMap<object, string>();
+  readonly stats = { hits: 0, misses: 0 };
+
+  constructor(
+    private readonly db: RowsQueryable,
+    private readonly opts: ResponseCacheOptions,
+  ) {
+    this.entries = new ByteBoundedCache<Entry>(
+      opts.maxBytes,
+      // Strings count twice (UTF-16); the answer's objects are counted as the JSON they make again.
+      (key, e) => key.length * 2 + e.json.length * 4 + 200,
+    );
+  }
+
+  private async snapshot(): Promise<string> {
+    const [row] = await this.db.query("SELECT pg_current_snapshot()::text AS s");
+    return (row as { s: string }).s;
+  }
+
+  /**
+   * Apollo's `stringifyResult` (its default: JSON.stringify and a newline): a cached answer is sent as the
+   * text it was stored with.
+   */
+  stringify(value: { errors?: unknown; data?: unknown; extensions?: unknown }): string {
+    const data = value.data;
+    if (value.errors === undefined && value.extensions === undefined && data && typeof data === "object") {
+      const json = this.serialized.get(data);
+      if (json !== undefined) return json;
+    }
+    return `${JSON.stringify(value)}\n`;
+  }
+
+  plugin(): ApolloServerPlugin<Context> {
+    const cache = this;
+    return {
+      async requestDidStart() {
+        let key: string | null = null;
+        let snapshot: string | null = null;
+        let at = 0;
+        return {
+          async responseForOperation(rc) {
+            if (rc.operation.operation !== "query" || cache.opts.maxBytes === 0) return null;
+            key = JSON.stringify([
+              viewOf(rc.contextValue.principal),
+              rc.source,
+              rc.request.operationName ?? null,
+              rc.request.variables ?? null,
+            ]);
+            at = Date.now();
+            snapshot = await cache.snapshot();
+            const hit = cache.entries.peek(key);
+            if (hit && hit.snapshot === snapshot && at - hit.at <= cache.opts.maxAgeMs) {
+              cache.stats.hits++;
+              key = null; // nothing to store
+              return { http: rc.response.http, body: { kind: "single", singleResult: hit.result } };
+            }
+            cache.stats.misses++;
+            return null;
+          },
+          async willSendResponse(rc: GraphQLRequestContextWillSendResponse<Context>) {
+            if (key === null || snapshot === null || rc.response.body.kind !== "single") return;
+            const result = rc.response.body.singleResult;
+            // Errors (a timeout, a refused field) are answered again, never replayed.
+            if (result.errors?.length || !result.data || result.extensions) return;
+            const json = `${JSON.stringify({ data: result.data })}\n`;
+            cache.serialized.set(result.data, json);
+            cache.entries.put(key, { snapshot, at, result: result as Record<string, unknown>, json });
+          },
+        };
+      },
+    };
+  }
+}
