@@ -99,31 +99,18 @@ export async function executeRun(
   });
   let lastFlush = Date.now();
 
-  // One commit at a time, in order (a cursor never moves ahead of the rows before it), while the next
-  // batch is collected: the database's work overlaps the collector's instead of following it.
-  let inflight: Promise<void> | null = null;
-  const settle = async () => {
-    const p = inflight;
-    inflight = null;
-    if (p) await p;
-  };
   const commit = async () => {
-    await settle();
     if (!batch.pending) return;
-    const p = commitBatch(ds, { id: run.id, instance: inst.name, owner }, batch.take()).then((stored) => {
-      progress.observations += stored;
-      Object.assign(progress, {
-        records: batch.totals.records,
-        rejected: batch.totals.rejected,
-        skipped: batch.totals.skipped,
-        elapsedMs: Date.now() - started,
-      });
-      opts.onProgress?.({ ...progress });
-    });
-    // Surfaced by the next settle(); until then it must not count as unhandled.
-    p.catch(() => undefined);
-    inflight = p;
+    const stored = await commitBatch(ds, { id: run.id, instance: inst.name, owner }, batch.take());
     lastFlush = Date.now();
+    progress.observations += stored;
+    Object.assign(progress, {
+      records: batch.totals.records,
+      rejected: batch.totals.rejected,
+      skipped: batch.totals.skipped,
+      elapsedMs: Date.now() - started,
+    });
+    opts.onProgress?.({ ...progress });
   };
 
   let status: "SUCCEEDED" | "FAILED" = "SUCCEEDED";
@@ -149,10 +136,7 @@ export async function executeRun(
     }
     if (controller.signal.aborted) throw controller.signal.reason;
     await commit();
-    await settle();
   } catch (e) {
-    // A commit still going finishes (or fails) before the run is closed: its rows and cursor stand.
-    await settle().catch(() => undefined);
     status = "FAILED";
     const reason = controller.signal.aborted ? controller.signal.reason : e;
     error = reason instanceof Error ? reason.message : String(reason);
