@@ -1,4 +1,5 @@
 import type { ApolloServerPlugin, GraphQLRequestContextWillSendResponse } from "@apollo/server";
+import type { NextFunction, Request, Response } from "express";
 import type { Principal } from "../auth/principal.js";
 import type { RowsQueryable } from "../db/pool-query.js";
 import type { Context } from "./context.js";
@@ -30,6 +31,17 @@ export interface ResponseCacheOptions {
 /** The key of one credential's view: role and project scope decide what an answer may contain. */
 function viewOf(p: Principal): string {
   return `${p.role}\u0000${p.projects === null ? "*" : [...p.projects].sort().join(",")}`;
+}
+
+/** The key of one question: who asks (their view) and exactly what. */
+function keyOf(p: Principal, query: string, operationName: unknown, variables: unknown): string {
+  return JSON.stringify([viewOf(p), query, operationName ?? null, variables ?? null]);
+}
+
+/** Accept headers for which Apollo would answer `application/json` (what the HTTP fast path sends). */
+function acceptsPlainJson(accept: string | undefined): boolean {
+  if (!accept) return true;
+  return !accept.includes("graphql-response") && /application\/json|\*\/\*/.test(accept);
 }
 
 export class ResponseCache {
@@ -67,6 +79,42 @@ export class ResponseCache {
     return `${JSON.stringify(value)}\n`;
   }
 
+  /**
+   * Express middleware before Apollo: a repeated JSON POST whose stored answer is still current is sent
+   * without entering Apollo at all (authentication, rate limits and the access log ran before it). Anything
+   * else — a miss, another snapshot, an unusual Accept header, a persisted-query extension — goes on to
+   * Apollo, whose plugin above stores the answer. Only answers Apollo gave to a query are ever stored.
+   */
+  http() {
+    return (req: Request, res: Response, next: NextFunction) => {
+      const body = req.body as Record<string, unknown> | undefined;
+      const principal = res.locals.principal as Principal | undefined;
+      if (
+        req.method !== "POST" ||
+        !principal ||
+        !body ||
+        typeof body !== "object" ||
+        Array.isArray(body) ||
+        typeof body.query !== "string" ||
+        body.extensions !== undefined ||
+        !acceptsPlainJson(req.headers.accept)
+      )
+        return next();
+      const entry = this.entries.peek(keyOf(principal, body.query, body.operationName, body.variables));
+      const at = Date.now();
+      if (!entry || at - entry.at > this.opts.maxAgeMs) return next();
+      this.snapshot().then(
+        (snapshot) => {
+          if (snapshot !== entry.snapshot) return next();
+          this.stats.hits++;
+          res.status(200).setHeader("Content-Type", "application/json; charset=utf-8");
+          res.end(entry.json);
+        },
+        () => next(), // the snapshot could not be read: Apollo answers (and reports the database's state)
+      );
+    };
+  }
+
   plugin(): ApolloServerPlugin<Context> {
     const cache = this;
     return {
@@ -77,12 +125,7 @@ export class ResponseCache {
         return {
           async responseForOperation(rc) {
             if (rc.operation.operation !== "query" || cache.opts.maxBytes === 0) return null;
-            key = JSON.stringify([
-              viewOf(rc.contextValue.principal),
-              rc.source,
-              rc.request.operationName ?? null,
-              rc.request.variables ?? null,
-            ]);
+            key = keyOf(rc.contextValue.principal, rc.source, rc.request.operationName, rc.request.variables);
             at = Date.now();
             snapshot = await cache.snapshot();
             const hit = cache.entries.peek(key);

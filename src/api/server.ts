@@ -132,6 +132,7 @@ export async function createServer(
     documentByteCap(opts.query.maxBytes),
     requestContext, // the body parsers above called on from stream events, outside the request's context
     noStore,
+    ...(responses ? [responses.http()] : []),
     expressMiddleware(apollo, { context: async ({ res }) => createContext(services, res.locals.principal) }),
   );
 

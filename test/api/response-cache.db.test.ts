@@ -136,6 +136,29 @@ describe("whole answers reused while the database is unchanged", () => {
     expect((await post(PAGE)).text).toBe(admin.text);
   });
 
+  it("answers a reused answer with the content type the request asked for", async () => {
+    const ask = (accept?: string) =>
+      fetch(`${t.url}/graphql`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          authorization: `Bearer ${ADMIN}`,
+          ...(accept ? { accept } : {}),
+        },
+        body: JSON.stringify({ query: PAGE }),
+      });
+    const first = await ask();
+    const firstText = await first.text();
+    for (const accept of [undefined, "application/json", "application/graphql-response+json"]) {
+      const r = await ask(accept);
+      expect(await r.text()).toBe(firstText);
+      expect(r.headers.get("content-type")).toMatch(
+        accept?.includes("graphql-response") ? /^application\/graphql-response\+json/ : /^application\/json/,
+      );
+      expect(r.headers.get("cache-control")).toBe("no-store");
+    }
+  });
+
   it("does not replay an answer with errors", async () => {
     const q = `{ project(slug: "rc-a") { kpis { series(bucket: WEEK, from: "2025-06-01T00:00:00Z", to: "2025-01-01T00:00:00Z") { start } } } }`;
     const first = await post(q);
