@@ -5,7 +5,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { PROJECT_ROOT } from "../src/paths.js";
-import { endChild, procStatusBytes, TSX_IMPORT } from "./common.js";
+import { endChild, procStatusBytes, serverEnv, serverNodeFlags, TSX_IMPORT } from "./common.js";
 
 export interface ServerProcess {
   pid: number;
@@ -20,35 +20,18 @@ export async function startServerProcess(dbUrl: string, config: string): Promise
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "uplift-bench-bulk-"));
   const file = path.join(dir, "uplift.yaml");
   fs.writeFileSync(file, config);
-  const env: Record<string, string | undefined> = { ...process.env };
-  delete env.VITEST;
   const child: ChildProcess = spawn(
     process.execPath,
     [
       "--import",
       TSX_IMPORT,
-      // BENCH_SERVER_CPU_PROF=<folder>: a .cpuprofile of the server, written when it stops.
-      ...(process.env.BENCH_SERVER_CPU_PROF
-        ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_SERVER_CPU_PROF}`]
-        : []),
-      // BENCH_SERVER_FLAGS="--trace-gc …": extra node flags; BENCH_SERVER_LOG=1 copies the server's output.
-      ...(process.env.BENCH_SERVER_FLAGS?.split(/\s+/).filter(Boolean) ?? []),
+      // BENCH_SERVER_CPU_PROF, BENCH_SERVER_FLAGS (bench/common.ts); BENCH_SERVER_LOG=1 copies the server's output.
+      ...serverNodeFlags(),
       path.join(PROJECT_ROOT, "src", "main.ts"),
     ],
     {
       cwd: PROJECT_ROOT,
-      env: {
-        ...env,
-        NODE_ENV: process.env.NODE_ENV === "test" ? "production" : (process.env.NODE_ENV ?? "production"),
-        TSX_TSCONFIG_PATH: path.join(PROJECT_ROOT, "tsconfig.json"),
-        DATABASE_URL: dbUrl,
-        PORT: "0",
-        HOST: "127.0.0.1",
-        UPLIFT_SCHEDULER: "off",
-        UPLIFT_CONFIG: file,
-        UPLIFT_DATA_DIR: dir,
-        LOG_LEVEL: "info",
-      },
+      env: serverEnv(dbUrl, file, dir),
       stdio: ["ignore", "pipe", "pipe"],
     },
   );

@@ -260,6 +260,46 @@ export function nextMessage<T>(
 }
 
 /** Ends a child we started (by its pid) and waits for it. */
+/**
+ * Node flags of a server the bench starts as its own process (`src/main.ts`): BENCH_SERVER_CPU_PROF=<folder>
+ * writes a .cpuprofile when it stops; BENCH_SERVER_FLAGS="--trace-gc …" adds flags.
+ */
+export function serverNodeFlags(): string[] {
+  return [
+    ...(process.env.BENCH_SERVER_CPU_PROF
+      ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_SERVER_CPU_PROF}`]
+      : []),
+    ...(process.env.BENCH_SERVER_FLAGS?.split(/\s+/).filter(Boolean) ?? []),
+  ];
+}
+
+/**
+ * The environment of that server: as `npm start` in the Docker image (production unless told otherwise, never
+ * vitest's "test"), scheduler off, a free port on loopback, `config` as its uplift.yaml; `extra` on top.
+ */
+export function serverEnv(
+  dbUrl: string,
+  config: string,
+  dir: string,
+  extra: Record<string, string> = {},
+): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env.VITEST;
+  return {
+    ...env,
+    NODE_ENV: process.env.NODE_ENV === "test" ? "production" : (process.env.NODE_ENV ?? "production"),
+    TSX_TSCONFIG_PATH: path.join(PROJECT_ROOT, "tsconfig.json"),
+    DATABASE_URL: dbUrl,
+    PORT: "0",
+    HOST: "127.0.0.1",
+    UPLIFT_SCHEDULER: "off",
+    UPLIFT_CONFIG: config,
+    UPLIFT_DATA_DIR: dir,
+    LOG_LEVEL: "info",
+    ...extra,
+  };
+}
+
 export async function endChild(child: ChildProcess, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((r) => child.once("exit", () => r()));

@@ -6,7 +6,7 @@ import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
 import { PROJECT_ROOT } from "../src/paths.js";
-import { endChild, sleep, TSX_IMPORT } from "./common.js";
+import { endChild, serverEnv, serverNodeFlags, sleep, TSX_IMPORT } from "./common.js";
 import { CpuMeter } from "./cpu.js";
 import { config } from "./scale-data.js";
 
@@ -23,31 +23,19 @@ export interface Server {
 export async function startServer(dbUrl: string, dir: string): Promise<Server> {
   const file = path.join(dir, "uplift.yaml");
   fs.writeFileSync(file, config());
-  const env: Record<string, string | undefined> = { ...process.env };
-  delete env.VITEST;
   const child: ChildProcess = spawn(
     process.execPath,
-    ["--import", TSX_IMPORT, path.join(PROJECT_ROOT, "src", "main.ts")],
+    ["--import", TSX_IMPORT, ...serverNodeFlags(), path.join(PROJECT_ROOT, "src", "main.ts")],
     {
       cwd: PROJECT_ROOT,
-      env: {
-        ...env,
-        NODE_ENV: process.env.NODE_ENV === "test" ? "production" : (process.env.NODE_ENV ?? "production"),
-        TSX_TSCONFIG_PATH: path.join(PROJECT_ROOT, "tsconfig.json"),
-        DATABASE_URL: dbUrl,
-        PORT: "0",
-        HOST: "127.0.0.1",
-        UPLIFT_SCHEDULER: "off",
-        UPLIFT_CONFIG: file,
-        UPLIFT_DATA_DIR: dir,
-        LOG_LEVEL: "info",
+      env: serverEnv(dbUrl, file, dir, {
         // The API's statement_timeout as shipped (30 s) unless BENCH_SCALE_STATEMENT_TIMEOUT_MS says otherwise:
         // bulk ingest merges in chunks, each statement bounded by the chunk. (Before the chunks, one merge of
         // 1,000,000 rows overran it at load 10; bench/RESULTS.md, scale.)
         ...(process.env.BENCH_SCALE_STATEMENT_TIMEOUT_MS
           ? { UPLIFT_STATEMENT_TIMEOUT_MS: process.env.BENCH_SCALE_STATEMENT_TIMEOUT_MS }
           : {}),
-      },
+      }),
       stdio: ["ignore", "pipe", "pipe"],
     },
   );

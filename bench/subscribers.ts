@@ -22,6 +22,8 @@ import {
   procStatusBytes,
   type Section,
   say,
+  serverEnv,
+  serverNodeFlags,
   sleep,
   TSX_IMPORT,
 } from "./common.js";
@@ -71,8 +73,6 @@ interface Server {
 async function startServer(dbUrl: string, dir: string): Promise<Server> {
   const config = path.join(dir, "uplift.yaml");
   fs.writeFileSync(config, CONFIG);
-  const env: Record<string, string | undefined> = { ...process.env };
-  delete env.VITEST;
   const child = spawn(
     process.execPath,
     [
@@ -80,29 +80,12 @@ async function startServer(dbUrl: string, dir: string): Promise<Server> {
       TSX_IMPORT,
       "--import",
       pathToFileURL(path.join(HERE, "subscribers-probe.ts")).href,
-      // For profiling the server: BENCH_SERVER_CPU_PROF=<folder> (a .cpuprofile is written when it stops),
-      // BENCH_SERVER_FLAGS="--trace-gc …" (extra node flags; its output lands in the server's log).
-      ...(process.env.BENCH_SERVER_CPU_PROF
-        ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_SERVER_CPU_PROF}`]
-        : []),
-      ...(process.env.BENCH_SERVER_FLAGS?.split(/\s+/).filter(Boolean) ?? []),
+      ...serverNodeFlags(), // BENCH_SERVER_CPU_PROF, BENCH_SERVER_FLAGS (bench/common.ts)
       path.join(PROJECT_ROOT, "src", "main.ts"),
     ],
     {
       cwd: PROJECT_ROOT,
-      env: {
-        ...env,
-        // As in the Docker image (bench/run.ts sets production unless told otherwise); never vitest's "test".
-        NODE_ENV: process.env.NODE_ENV === "test" ? "production" : (process.env.NODE_ENV ?? "production"),
-        TSX_TSCONFIG_PATH: path.join(PROJECT_ROOT, "tsconfig.json"),
-        DATABASE_URL: dbUrl,
-        PORT: "0",
-        HOST: "127.0.0.1",
-        UPLIFT_SCHEDULER: "off",
-        UPLIFT_CONFIG: config,
-        UPLIFT_DATA_DIR: dir,
-        LOG_LEVEL: "info",
-      },
+      env: serverEnv(dbUrl, config, dir),
       stdio: ["ignore", "pipe", "pipe"],
     },
   );
