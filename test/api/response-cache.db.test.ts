@@ -1,7 +1,7 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { logContext } from "../../src/log.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
+import { statementsSentBy } from "../helpers/statements.js";
 
 // Whole answers reused while the database is unchanged (src/api/response-cache.ts): a repeated query costs
 // one statement (the snapshot check) and gets the same bytes; any commit, from any connection, is in the
@@ -29,23 +29,6 @@ async function post(query: string, token = ADMIN, variables?: object) {
     body: JSON.stringify({ query, variables }),
   });
   return { status: res.status, text: await res.text() };
-}
-
-/** Statements sent while serving requests during `fn` (as test/api/serving-cache.db.test.ts counts them). */
-async function counted(fn: () => Promise<unknown>): Promise<string[]> {
-  const proto = pg.Client.prototype as any;
-  const original = proto.query;
-  const sent: string[] = [];
-  proto.query = function (this: unknown, q: any, ...rest: unknown[]) {
-    if (logContext.getStore()?.requestId) sent.push(typeof q === "string" ? q : String(q?.text ?? ""));
-    return original.call(this, q, ...rest);
-  };
-  try {
-    await fn();
-  } finally {
-    proto.query = original;
-  }
-  return sent;
 }
 
 const currentOf = (text: string, slug: string) =>
@@ -76,7 +59,7 @@ describe("whole answers reused while the database is unchanged", () => {
     for (let i = 0; i < 200 && !hit; i++) {
       const first = (await post(PAGE)).text;
       let again = "";
-      const sent = await counted(async () => {
+      const sent = await statementsSentBy(async () => {
         again = (await post(PAGE)).text;
       });
       if (sent.length === 1) hit = { first, again, sent };
@@ -95,7 +78,7 @@ describe("whole answers reused while the database is unchanged", () => {
     );
     // Renaming through SQL only: no stamp, no NOTIFY; the snapshot still differs.
     await client.query(`UPDATE project SET slug = slug, name = 'A2' WHERE id = $1`, [rows[0].project]);
-    const sent = await counted(async () => {
+    const sent = await statementsSentBy(async () => {
       const r = await post(`{ project(slug: "rc-a") { name } }`);
       expect(JSON.parse(r.text).data.project.name).toBe("A2");
     });
@@ -163,7 +146,7 @@ describe("whole answers reused while the database is unchanged", () => {
     const q = `{ project(slug: "rc-a") { kpis { series(bucket: WEEK, from: "2025-06-01T00:00:00Z", to: "2025-01-01T00:00:00Z") { start } } } }`;
     const first = await post(q);
     expect(JSON.parse(first.text).errors?.length).toBeGreaterThan(0);
-    const sent = await counted(async () => {
+    const sent = await statementsSentBy(async () => {
       const again = await post(q);
       expect(again.text).toBe(first.text);
     });

@@ -3,9 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { registry as builtIn } from "../../collectors/index.js";
 import { type App, startApp } from "../../src/app.js";
 import { readEnv } from "../../src/config/env.js";
-import { createLogger, logContext } from "../../src/log.js";
+import { createLogger } from "../../src/log.js";
 import { stampTouched } from "../../src/store/observations.js";
 import { startTestApp, type TestApp, writeConfig } from "../helpers/app.js";
+import { statementsSentBy } from "../helpers/statements.js";
 
 // Serving figures from memory: a warm request costs one statement (the change-stamp check) and no
 // aggregate, and a change committed by ANOTHER process — a second app on the same database, or a plain pg
@@ -77,32 +78,12 @@ async function kpiOf(slug: string, m: string) {
   return r.body.data.project.kpi;
 }
 
-/**
- * Statements sent while serving requests during `fn` (any pooled connection, TypeORM's and the engine's
- * alike; background work such as the reporting refresher runs outside any request's context).
- */
-async function counted(fn: () => Promise<unknown>): Promise<string[]> {
-  const proto = pg.Client.prototype as any;
-  const original = proto.query;
-  const sent: string[] = [];
-  proto.query = function (this: unknown, q: any, ...rest: unknown[]) {
-    if (logContext.getStore()?.requestId) sent.push(typeof q === "string" ? q : String(q?.text ?? ""));
-    return original.call(this, q, ...rest);
-  };
-  try {
-    await fn();
-  } finally {
-    proto.query = original;
-  }
-  return sent;
-}
-
 const AGGREGATE = /FROM\s+observation\s+o\b/;
 
 describe("serving figures from the engine's cache", () => {
   it("answers a warm KPI request with one statement, the stamp check, and no aggregate", async () => {
     await kpiOf("sc-a", "sc.time"); // computes and caches
-    const sent = await counted(async () => {
+    const sent = await statementsSentBy(async () => {
       for (let i = 0; i < 5; i++) {
         const k = await kpiOf("sc-a", "sc.time");
         expect(k.baseline).toEqual({ value: 11, count: 2 });
@@ -118,7 +99,7 @@ describe("serving figures from the engine's cache", () => {
 
   it("answers a warm page of projects with their KPIs from the cache (two statements, none an aggregate)", async () => {
     await a.gql(PAGE);
-    const sent = await counted(async () => {
+    const sent = await statementsSentBy(async () => {
       const r = await a.gql(PAGE);
       expect(r.body.errors).toBeUndefined();
       const byslug = Object.fromEntries(r.body.data.projects.map((p: any) => [p.slug, p.kpis]));
