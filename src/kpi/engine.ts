@@ -60,6 +60,14 @@ export class KpiEngine {
   };
   /** Series by KPI, change stamp and arguments: many dashboards asking for one series cost one query. */
   private readonly seriesCache = new Map<string, Promise<SeriesPoint[]>>();
+  /** Phase sizes of the KPIs whose samples are drawn ahead in one tick, counted in one statement. */
+  private readonly sizes = new DataLoader<KpiAggregateSpec, { before: number; after: number }>(
+    async (specs) => {
+      const found = await loadPhaseSizes(this.db, [...specs]);
+      return specs.map((s) => found.get(s.kpiId)!);
+    },
+    { cache: false },
+  );
   /** Bootstrap samples of the KPIs asked for in one tick, fetched in one statement. */
   private readonly samples = new DataLoader<
     { spec: KpiAggregateSpec; keep: number },
@@ -150,7 +158,7 @@ export class KpiEngine {
     if (cached && cached.stamp === subject.stamp) return;
     const spec = specOf(subject);
     const job = (async () => {
-      const keep = sampleThreshold(await loadPhaseSizes(this.db, spec));
+      const keep = sampleThreshold(await this.sizes.load(spec));
       return { keep, values: await this.samples.load({ spec, keep }) };
     })();
     job.catch(() => undefined);

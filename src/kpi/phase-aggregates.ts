@@ -266,21 +266,22 @@ export async function loadPhaseSamples(
 }
 
 /**
- * The number of observations in each phase of one KPI without a cohort (what the bootstrap's sampling rate
- * depends on): a count over each phase's index range, answered from the index alone.
+ * The number of observations in each phase of KPIs without a cohort (what the bootstrap's sampling rate
+ * depends on), by KPI id: a count over each phase's index range, answered from the index alone.
  */
 export async function loadPhaseSizes(
   db: Queryable,
-  spec: KpiAggregateSpec,
-): Promise<{ before: number; after: number }> {
+  specs: KpiAggregateSpec[],
+): Promise<Map<string, { before: number; after: number }>> {
   const rows = await db.query(
-    `SELECT ph.phase, (SELECT count(*) FROM observation o
+    `SELECT k.kpi, ph.phase, (SELECT count(*) FROM observation o
                       WHERE o.project_id = k.project_id AND o.metric_id = k.metric_id
                         AND o.observed_at >= ph.lo AND o.observed_at < ph.hi) AS n
      ${phasesOf(false)}
      WHERE ph.hi IS NOT NULL`,
-    params([spec]),
+    params(specs),
   );
-  const n = (phase: string) => Number(rows.find((r) => r.phase === phase)?.n ?? 0);
-  return { before: n("b"), after: n("a") };
+  const out = new Map(specs.map((s) => [s.kpiId, { before: 0, after: 0 }]));
+  for (const row of rows) out.get(String(row.kpi))![row.phase === "b" ? "before" : "after"] = Number(row.n);
+  return out;
 }

@@ -77,14 +77,15 @@ function counting(): Queryable & { samples: number } {
 const sorted = (xs: ArrayLike<number>) => Array.from(xs).sort((a, b) => a - b);
 
 describe("bootstrap sample drawn ahead", () => {
-  it("counts each phase's observations over the KPI's own windows", async () => {
-    const { subject } = await setUp("ahead-sizes", "ahead.sizes");
-    expect(await loadPhaseSizes(ds, specOf(subject))).toEqual({ before: BEFORE.length, after: AFTER.length });
+  it("counts each phase's observations over each KPI's own windows, many KPIs in one statement", async () => {
+    const { kpiId, subject } = await setUp("ahead-sizes", "ahead.sizes");
     // A baseline window starting after the 5th BEFORE observation (hourly from 1 Feb) keeps 5 of them.
     const narrowed = await setUp("ahead-window", "ahead.window", {
       baselineFrom: new Date("2025-02-01T04:30:00Z"),
     });
-    expect(await loadPhaseSizes(ds, specOf(narrowed.subject))).toEqual({ before: 5, after: AFTER.length });
+    const sizes = await loadPhaseSizes(ds, [specOf(subject), specOf(narrowed.subject)]);
+    expect(sizes.get(kpiId)).toEqual({ before: BEFORE.length, after: AFTER.length });
+    expect(sizes.get(narrowed.kpiId)).toEqual({ before: 5, after: AFTER.length });
   });
 
   it("carries every value bit for bit", async () => {

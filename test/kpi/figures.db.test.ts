@@ -711,7 +711,8 @@ describe("batching (no N+1)", () => {
     }
 
     // One statement per relation and per SQL shape (projects, KPIs, metrics, costs, subjects, at most four
-    // aggregate shapes) — about ten, however many projects there are. Computing each KPI with its own
+    // aggregate shapes, and for `confidence` one count of phase sizes and at most two sample shapes) — about
+    // eleven, however many projects there are, and however the resolvers' promises interleave. Computing each KPI with its own
     // query would need at least kpiCount (≥ 25) statements, each project's ROI its own ≥ 20 more.
     expect(statements).toBeGreaterThan(0);
     expect(statements).toBeLessThanOrEqual(15);
