@@ -2,7 +2,7 @@ import type { Aggregation } from "../db/entities/metric.js";
 import type { KpiWindows } from "./phases.js";
 
 // The phase aggregates of many KPIs in one SQL statement per kind (moments, or moments plus a weighted
-// percentile), so that a page of projects asking for their KPIs costs two queries, not one per KPI.
+// percentile) and phase, so that a page of projects asking for their KPIs costs a few queries, not one per KPI.
 
 /** What the SQL needs to know about one KPI. */
 export interface KpiAggregateSpec {
@@ -101,15 +101,32 @@ export const SAMPLE_ALL = 1 << 20;
 // per-row phase test. Filtering whole-KPI scans by phase per row (and per aggregate) cost 3× the plain SQL
 // at 1M observations (bench/RESULTS.md). A null bound is unbounded (±infinity: observedAt is always finite);
 // a baseline without an end is empty and left out. Phases are scanned independently, so explicit windows
-// that overlap count an observation in both, as the contract's definitions say.
-function phasesOf(withCohorts: boolean): string {
+// that overlap count an observation in both, as the contract's definitions say. `only` keeps one phase:
+// the two phases are then sent as two statements at once (see loadPhaseAggregates).
+function phasesOf(withCohorts: boolean, only?: Phase): string {
+  const rows = [
+    `('b', coalesce(k.bf, '-infinity'::timestamptz), k.bt)`,
+    `('a', coalesce(k.af, '-infinity'::timestamptz), coalesce(k.at_, 'infinity'::timestamptz))`,
+  ].filter((_, i) => only === undefined || only === PHASES[i]);
   return `
     FROM ${K_COLUMNS}
     CROSS JOIN (VALUES ${withCohorts ? "('T'), ('C')" : "('T')"}) c(cohort)
     CROSS JOIN LATERAL (VALUES
-      ('b', coalesce(k.bf, '-infinity'::timestamptz), k.bt),
-      ('a', coalesce(k.af, '-infinity'::timestamptz), coalesce(k.at_, 'infinity'::timestamptz))
+      ${rows.join(",\n      ")}
     ) ph(phase, lo, hi)`;
+}
+
+type Phase = "b" | "a";
+const PHASES: readonly Phase[] = ["b", "a"];
+
+/** Batches of up to this many KPIs (per shape) send each phase as its own statement. */
+const SPLIT_PHASES_MAX_KPIS = 8;
+
+/** The phases to send as separate statements (undefined = both in one statement). */
+function phasesFor(specs: readonly KpiAggregateSpec[]): (Phase | undefined)[] {
+  if (specs.length > SPLIT_PHASES_MAX_KPIS) return [undefined];
+  // A baseline without an end is empty (phasesOf): no statement for it when no KPI has one.
+  return specs.some((s) => s.windows.before?.to) ? [...PHASES] : ["a"];
 }
 
 /** The observations of one phase (and cohort) of one KPI. */
@@ -128,7 +145,7 @@ function phaseRows(withCohorts: boolean): string {
 // Rows come out of the window in value order, so the first one that reaches it is the answer (LIMIT 1 stops
 // the window there). The relative tolerance keeps float sums such as 0.1 + 0.2 from missing an exact 50 %
 // by one ulp.
-function aggregatesSql(withCohorts: boolean, percentile: boolean): string {
+function aggregatesSql(withCohorts: boolean, percentile: boolean, phase: Phase | undefined): string {
   const pct = `
     LEFT JOIN LATERAL (
       SELECT s.value AS pct
@@ -142,7 +159,7 @@ function aggregatesSql(withCohorts: boolean, percentile: boolean): string {
     ) q ON true`;
   return `
     SELECT k.kpi, c.cohort, ph.phase, m.w, m.vw, m.n, m.mean, m.var, m.min, m.max, m.first, m.last${percentile ? ", q.pct" : ""}
-    ${phasesOf(withCohorts)}
+    ${phasesOf(withCohorts, phase)}
     CROSS JOIN LATERAL (
       SELECT sum(o.weight) AS w, sum(o.value * o.weight) AS vw, count(*) AS n, avg(o.value) AS mean,
         var_samp(o.value) AS var, min(o.value) AS min, max(o.value) AS max,
@@ -183,14 +200,19 @@ export async function loadPhaseAggregates(
       control: s.cohort ? { before: EMPTY_PHASE, after: EMPTY_PHASE } : null,
     });
   }
+  // One statement per shape, all sent at once. For a few KPIs, one per shape and phase: each runs on its own
+  // pooled connection, so a cold KPI's BEFORE and AFTER scans run side by side on two cores, as
+  // PostgreSQL's own parallel plan runs them for the hand-written SQL (a statement's correlated scans stay
+  // in one backend). A large batch keeps one statement per shape: it holds fewer connections per request.
   const groups: { sql: string; specs: KpiAggregateSpec[] }[] = [];
   for (const withCohorts of [false, true]) {
     for (const percentile of [false, true]) {
       const chosen = specs.filter(
         (s) => (s.cohort !== null) === withCohorts && s.aggregation in PERCENTILE_OF === percentile,
       );
-      if (chosen.length) {
-        groups.push({ sql: aggregatesSql(withCohorts, percentile), specs: chosen });
+      if (!chosen.length) continue;
+      for (const phase of phasesFor(chosen)) {
+        groups.push({ sql: aggregatesSql(withCohorts, percentile, phase), specs: chosen });
       }
     }
   }
@@ -222,7 +244,7 @@ function floatsOf(bytes: Buffer | null): Float64Array<ArrayBuffer> {
 }
 
 /**
- * The BEFORE and AFTER values of many KPIs (treatment cohort only), in one statement, for the percentile
+ * The BEFORE and AFTER values of many KPIs (treatment cohort only), one statement per phase, for the percentile
  * bootstrap. `keep[i]` (out of 2^20) thins a KPI's phases by a fixed hash of each observation's id, so
  * the sample is a function of the data alone (reproducible) and costs one index range scan per phase.
  */
@@ -235,12 +257,18 @@ export async function loadPhaseSamples(
   const out = new Map(
     specs.map((s) => [s.kpiId, { before: new Float64Array(0), after: new Float64Array(0) }]),
   );
+  // Like the aggregates: one statement per shape (and phase, for a few KPIs), sent at once.
+  const jobs: { withCohorts: boolean; phase: Phase | undefined; idx: number[] }[] = [];
   for (const withCohorts of [false, true]) {
     const idx = specs.flatMap((s, i) => ((s.cohort !== null) === withCohorts ? [i] : []));
     if (!idx.length) continue;
-    const rows = await db.query(
-      `SELECT k.kpi, ph.phase, s.vals
-       ${phasesOf(false)}
+    for (const phase of phasesFor(idx.map((i) => specs[i]))) jobs.push({ withCohorts, phase, idx });
+  }
+  await Promise.all(
+    jobs.map(async ({ withCohorts, phase, idx }) => {
+      const rows = await db.query(
+        `SELECT k.kpi, ph.phase, s.vals
+       ${phasesOf(false, phase)}
        CROSS JOIN LATERAL (
          SELECT string_agg(float8send(o.value), ''::bytea) AS vals FROM observation o
          WHERE o.project_id = k.project_id AND o.metric_id = k.metric_id
@@ -249,19 +277,20 @@ export async function loadPhaseSamples(
            AND (k.keep >= ${SAMPLE_ALL} OR (hashint8(o.id # $13::bigint) & ${SAMPLE_ALL - 1}) < k.keep)
        ) s
        WHERE ph.hi IS NOT NULL`,
-      [
-        ...params(
-          idx.map((i) => specs[i]),
-          idx.map((i) => keep[i]),
-        ),
-        seed,
-      ],
-    );
-    for (const row of rows) {
-      const entry = out.get(String(row.kpi))!;
-      entry[row.phase === "b" ? "before" : "after"] = floatsOf(row.vals as Buffer | null);
-    }
-  }
+        [
+          ...params(
+            idx.map((i) => specs[i]),
+            idx.map((i) => keep[i]),
+          ),
+          seed,
+        ],
+      );
+      for (const row of rows) {
+        const entry = out.get(String(row.kpi))!;
+        entry[row.phase === "b" ? "before" : "after"] = floatsOf(row.vals as Buffer | null);
+      }
+    }),
+  );
   return out;
 }
 

@@ -96,19 +96,19 @@ describe("bootstrap sample drawn ahead", () => {
     expect(sorted(got.after)).toEqual(sorted(AFTER));
   });
 
-  it("gives the interval the engine computes without drawing ahead, from one sample statement", async () => {
+  it("gives the interval the engine computes without drawing ahead, from one draw of the sample (a statement per phase)", async () => {
     const { kpiId, subject } = await setUp("ahead-interval", "ahead.interval");
     const plainDb = counting();
     const plain = new KpiEngine(plainDb);
     const want = await plain.confidence((await plain.figures([kpiId])).get(kpiId)!);
     expect(want).not.toBeNull();
-    expect(plainDb.samples).toBe(1);
+    expect(plainDb.samples).toBe(2); // BEFORE and AFTER, side by side
 
     const aheadDb = counting();
     const ahead = new KpiEngine(aheadDb);
     ahead.prefetchSample(subject); // as the `confidence` resolver does before the figures are known
     const got = await ahead.confidence((await ahead.figures([kpiId])).get(kpiId)!);
     expect(got).toEqual(want);
-    expect(aheadDb.samples).toBe(1);
+    expect(aheadDb.samples).toBe(2); // drawn ahead once, not again for the interval
   });
 });
