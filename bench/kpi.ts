@@ -24,39 +24,45 @@ export const KPI_QUERY = `query Kpi($slug: String!, $metric: String!) {
   }
 }`;
 
-// The floors: the best plain SQL for the same question with the app's plan. Each phase is one half-open
-// range of observed_at on observation_range (project_id, metric_id, observed_at), read by an index-only
-// scan, as the app reads it; the plain client has parallel workers off and seq/bitmap scans off, because
+// The floors: the best plain SQL for the same question with the app's plan and parallelism. Each phase is
+// one half-open range of observed_at on observation_range (project_id, metric_id, observed_at), read by an
+// index-only scan, as the app reads it; seq and bitmap scans are off on the floor's connections, because
 // PostgreSQL otherwise picks a parallel seq scan of the whole table for a half-table range (more CPU and,
-// at 10 M rows over 1,000 KPIs, far more rows read). bench/PLANS.md shows both plans.
+// at 10 M rows over 1,000 KPIs, far more rows read). The app sends a KPI's two phases as two statements at
+// once (two backends); the floor does the same with its two phases, each without parallel workers (left on,
+// PostgreSQL's choice varied between runs: a Parallel Append for MEAN, a serial Append with a serial sort for
+// MEDIAN). bench/PLANS.md shows both plans.
 
-/** Session settings of the floor's client (see above). */
+/** Session settings of the floor's connections (see above). */
 export const FLOOR_SETTINGS = [
   "SET max_parallel_workers_per_gather = 0",
   "SET enable_seqscan = off",
   "SET enable_bitmapscan = off",
 ];
 
+/** A pool of two connections with FLOOR_SETTINGS, for a floor's two phases at once. */
+export function floorPool(config: pg.PoolConfig): pg.Pool {
+  const options = FLOOR_SETTINGS.map((x) => `-c ${x.replace(/^SET /, "").replace(/ = /, "=")}`).join(" ");
+  return new pg.Pool({ ...config, max: 2, options });
+}
+
 const phaseRange = (after: boolean) =>
   `project_id = $1 AND metric_id = $2 AND observed_at ${after ? ">= $3" : "< $3"}`;
 
 /** MEAN floor: per phase, one aggregate over its index range. */
-export const MEAN_FLOOR_SQL = [false, true]
-  .map(
-    (after) => `
+export const MEAN_FLOOR_PHASES = [false, true].map(
+  (after) => `
 SELECT ${after} AS after, sum(value * weight) / sum(weight) AS value, sum(weight) AS count,
        min(observed_at) AS "from", max(observed_at) AS "to"
 FROM observation WHERE ${phaseRange(after)}`,
-  )
-  .join("\nUNION ALL");
+);
 
 /**
  * MEDIAN floor: per phase, the total weight over its index range, then the values of the same range in
  * value order with their cumulative weight; the first that reaches 50 % of the total.
  */
-export const MEDIAN_FLOOR_SQL = [false, true]
-  .map(
-    (after) => `
+export const MEDIAN_FLOOR_PHASES = [false, true].map(
+  (after) => `
 SELECT ${after} AS after,
        (SELECT value FROM (
           SELECT value, sum(weight) OVER (ORDER BY value ROWS UNBOUNDED PRECEDING) AS cw
@@ -65,16 +71,20 @@ SELECT ${after} AS after,
        t.w AS count, t.f AS "from", t.l AS "to"
 FROM (SELECT sum(weight) AS w, min(observed_at) AS f, max(observed_at) AS l
       FROM observation WHERE ${phaseRange(after)}) t`,
-  )
-  .join("\nUNION ALL");
+);
 
 export interface Figures {
   baseline: { value: number; count: number; from: string; to: string };
   current: { value: number; count: number };
 }
 
-export async function floorFigures(client: pg.Client, sql: string, params: unknown[]): Promise<Figures> {
-  const { rows } = await client.query(sql, params);
+/** A floor's phases, sent at once on the floor's pool (as the app sends its two). */
+export async function floorRows(pool: pg.Pool, phases: string[], params: unknown[]): Promise<any[]> {
+  return (await Promise.all(phases.map((sql) => pool.query(sql, params)))).flatMap((r) => r.rows);
+}
+
+export async function floorFigures(pool: pg.Pool, phases: string[], params: unknown[]): Promise<Figures> {
+  const rows = await floorRows(pool, phases, params);
   const b = rows.find((r) => r.after === false);
   const a = rows.find((r) => r.after === true);
   return {
@@ -88,13 +98,16 @@ export async function floorFigures(client: pg.Client, sql: string, params: unkno
   };
 }
 
-/** pg.Client as the engine's Queryable (rows only). */
-export function queryable(client: pg.Client): Queryable {
+/** pg.Client or pg.Pool as the engine's Queryable (rows only). */
+export function queryable(client: pg.Client | pg.Pool): Queryable {
   return { query: async (sql, params) => (await client.query(sql, params)).rows };
 }
 
-/** The app's aggregate SQL for one KPI, run through the engine's own loader on a plain client. */
-export async function appAggregateSql(client: pg.Client, spec: KpiAggregateSpec): Promise<void> {
+/**
+ * The app's aggregate SQL for one KPI, run through the engine's own loader on a plain pool of two
+ * connections (the loader sends a KPI's two phases at once, as the app does on its pool).
+ */
+export async function appAggregateSql(client: pg.Pool, spec: KpiAggregateSpec): Promise<void> {
   const out = await loadPhaseAggregates(queryable(client), [spec]);
   if (!out.get(spec.kpiId)?.treatment.after.n) throw new Error("app aggregate SQL returned no AFTER rows");
 }
@@ -115,9 +128,18 @@ export async function explainAppSql(client: pg.Client, spec: KpiAggregateSpec): 
   return plans.join("\n\n");
 }
 
-export async function explainSql(client: pg.Client, sql: string, params: unknown[]): Promise<string> {
-  const { rows } = await client.query(`EXPLAIN (ANALYZE, BUFFERS) ${sql}`, params);
-  return rows.map((r) => r["QUERY PLAN"]).join("\n");
+/** EXPLAIN (ANALYZE, BUFFERS) of each of a floor's phases. */
+export async function explainSql(
+  client: pg.Client | pg.Pool,
+  phases: string[],
+  params: unknown[],
+): Promise<string> {
+  const plans: string[] = [];
+  for (const sql of phases) {
+    const { rows } = await client.query(`EXPLAIN (ANALYZE, BUFFERS) ${sql}`, params);
+    plans.push(rows.map((r) => r["QUERY PLAN"]).join("\n"));
+  }
+  return plans.join("\n\n");
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -166,14 +188,15 @@ function checkFigures(label: string, got: Figures, want: Figures) {
 async function oneKpi(
   graphqlUrl: string,
   client: pg.Client,
-  floorClient: pg.Client,
+  appPool: pg.Pool,
+  floorClient: pg.Pool,
   cpu: CpuMeter,
   data: Dataset,
   aggregation: "MEAN" | "MEDIAN",
   ids: { project: string; metric: string; kpi: string },
 ): Promise<KpiResult> {
   const metricKey = aggregation === "MEAN" ? MEAN_KEY : MEDIAN_KEY;
-  const floorSql = aggregation === "MEAN" ? MEAN_FLOOR_SQL : MEDIAN_FLOOR_SQL;
+  const floorSql = aggregation === "MEAN" ? MEAN_FLOOR_PHASES : MEDIAN_FLOOR_PHASES;
   const floorParams = [ids.project, ids.metric, GO_LIVE.toISOString()];
   const spec: KpiAggregateSpec = {
     kpiId: ids.kpi,
@@ -234,7 +257,7 @@ async function oneKpi(
     let appSql: [number, CpuDelta, unknown] | null = null;
     let floor: [number, CpuDelta, Figures] | null = null;
     for (const which of i % 2 === 0 ? ["app", "floor"] : ["floor", "app"]) {
-      if (which === "app") appSql = await measured(cpu, () => appAggregateSql(client, spec));
+      if (which === "app") appSql = await measured(cpu, () => appAggregateSql(appPool, spec));
       else floor = await measured(cpu, () => floorFigures(floorClient, floorSql, floorParams));
     }
     if (i === 0) {
@@ -303,23 +326,23 @@ export async function kpiBenchmark(env: ObservationsEnv, meanSource: string | nu
   await admin.query("VACUUM ANALYZE observation_activity");
   await admin.query("CHECKPOINT");
   const url = env.bench.graphqlUrl;
-  const floorClient = new pg.Client({
+  const connection = {
     host: admin.host,
     port: admin.port,
     user: admin.user,
     password: admin.password,
     database: admin.database,
-  });
-  await floorClient.connect();
-  for (const set of FLOOR_SETTINGS) await floorClient.query(set);
+  };
+  const floorClient = floorPool(connection);
+  const appPool = new pg.Pool({ ...connection, max: 2 });
   try {
     const kpis = [
-      await oneKpi(url, admin, floorClient, env.cpu, data, "MEAN", {
+      await oneKpi(url, admin, appPool, floorClient, env.cpu, data, "MEAN", {
         project: ids.project,
         metric: ids.mean,
         kpi: ids.kpiMean,
       }),
-      await oneKpi(url, admin, floorClient, env.cpu, data, "MEDIAN", {
+      await oneKpi(url, admin, appPool, floorClient, env.cpu, data, "MEDIAN", {
         project: ids.project,
         metric: ids.median,
         kpi: ids.kpiMedian,
@@ -334,14 +357,16 @@ export async function kpiBenchmark(env: ObservationsEnv, meanSource: string | nu
     fs.writeFileSync(
       path.join(HERE, "PLANS.md"),
       `# Query plans at ${fmtInt(ROWS)} observations per KPI (written by \`npm run bench\`, benchmark \`kpi\`)\n\n` +
-        `The floor runs on a plain client with \`${FLOOR_SETTINGS.join("; ")}\`, so that it reads each phase ` +
+        `The floor runs on plain connections with \`${FLOOR_SETTINGS.join("; ")}\`, so that it reads each phase ` +
         "by the same index-only range scan on `observation_range` as the app (left alone, PostgreSQL picks a " +
-        "parallel seq scan of the whole table for a half-table range).\n\n" +
+        "parallel seq scan of the whole table for a half-table range); its two phases are sent at once on two " +
+        "connections, as the app sends its two phases. Each statement's plan is shown.\n\n" +
         plans,
     );
     return kpiSection(kpis, meanSource ?? "COPY", (Date.now() - started) / 1000);
   } finally {
     await floorClient.end().catch(() => undefined);
+    await appPool.end().catch(() => undefined);
   }
 }
 
@@ -403,11 +428,12 @@ function kpiSection(kpis: KpiResult[], meanSource: string, seconds: number): Sec
 - Cold = the engine's cache misses: before each cold query, observation 0 of the KPI is re-recorded with identical
   fields through \`recordObservations\`, which changes the KPI's stamp but not its figures. Warm = the same query
   again right after (cache hit). "App aggregate SQL alone" = the engine's \`loadPhaseAggregates\` on a plain pg
-  client. Floors (\`bench/kpi.ts\`), the best plain SQL with the app's plan: each phase is its own range
+  pool of 2 connections (it sends the two phases at once, as on the app's pool). Floors (\`bench/kpi.ts\`), the best plain SQL with the app's plan: each phase is its own range
   (\`project_id=$1 AND metric_id=$2 AND observed_at < $3\`, resp. \`>= $3\`), read by an index-only scan on
-  \`observation_range\` as the app reads it (a plain client with ${FLOOR_SETTINGS.map((x) => `\`${x.replace(/^SET /, "")}\``).join(", ")}:
-  left alone PostgreSQL picks a parallel seq scan of the whole table); MEAN \`sum(value*weight)/sum(weight), sum(weight),
-  min(observed_at), max(observed_at)\` per phase, \`UNION ALL\`; MEDIAN the phase's total weight, then its values in
+  \`observation_range\` as the app reads it (plain connections with ${FLOOR_SETTINGS.map((x) => `\`${x.replace(/^SET /, "")}\``).join(", ")}:
+  left alone PostgreSQL picks a parallel seq scan of the whole table), the two phases sent at once on two connections
+  as the app sends its two; MEAN \`sum(value*weight)/sum(weight), sum(weight),
+  min(observed_at), max(observed_at)\` per phase; MEDIAN the phase's total weight, then its values in
   value order with \`sum(weight) OVER (ORDER BY value ROWS UNBOUNDED PRECEDING)\`, the first reaching 50 %. Every
   answer is checked against figures computed in JavaScript.
 

@@ -1,18 +1,19 @@
-// The `scale` benchmark's floor for one KPI's current figures, the best raw SQL for the question: per phase,
-// one index-only range scan of `observation_range` (project, metric, observed_at) INCLUDE (value, weight, id),
+// The `scale` benchmark's floor for one KPI's current figures, the best raw SQL for the question: per phase
+// (the two sent at once, as the app sends its two), one index-only range scan of `observation_range` (project, metric, observed_at) INCLUDE (value, weight, id),
 // as the app's SQL does, computing only what the query asks (weighted mean or weighted percentile, Σweight,
 // first and last observed_at); and the figures JavaScript computes over the generated rows.
 import type pg from "pg";
 import { GO_LIVE } from "./data.js";
+import { floorRows } from "./kpi.js";
 import { datasetOf, type KpiDef } from "./scale-data.js";
 
-export const MEAN_RANGE_FLOOR = `
-SELECT false AS after, sum(value * weight) / sum(weight) AS value, sum(weight) AS count,
+/** Per phase (BEFORE, then AFTER), the weighted mean, Σweight, first and last observed_at over its range. */
+export const MEAN_RANGE_FLOOR = [false, true].map(
+  (after) => `
+SELECT ${after} AS after, sum(value * weight) / sum(weight) AS value, sum(weight) AS count,
        min(observed_at) AS "from", max(observed_at) AS "to"
-FROM observation WHERE project_id = $1 AND metric_id = $2 AND observed_at < $3
-UNION ALL
-SELECT true, sum(value * weight) / sum(weight), sum(weight), min(observed_at), max(observed_at)
-FROM observation WHERE project_id = $1 AND metric_id = $2 AND observed_at >= $3`;
+FROM observation WHERE project_id = $1 AND metric_id = $2 AND observed_at ${after ? ">=" : "<"} $3`,
+);
 
 /** Weighted percentile $4 per phase: Σweight from one range scan, then a value-ordered scan of the same range. */
 export const pctPhase = (after: boolean) => {
@@ -24,18 +25,21 @@ export const pctPhase = (after: boolean) => {
   t.w AS count, t."from", t."to"
 FROM (SELECT sum(weight) AS w, min(observed_at) AS "from", max(observed_at) AS "to" FROM observation WHERE ${range}) t`;
 };
-export const PCT_RANGE_FLOOR = `${pctPhase(false)}\nUNION ALL\n${pctPhase(true)}`;
+export const PCT_RANGE_FLOOR = [pctPhase(false), pctPhase(true)];
 
 export interface Figures {
   baseline: { value: number; count: number; from: string; to: string };
   current: { value: number; count: number };
 }
 
-export async function floorFigures(c: pg.Client, k: KpiDef): Promise<Figures> {
+/** The floor's phases sent at once on a pool of two connections (bench/kpi.ts `floorPool`), as the app sends its two. */
+export async function floorFigures(pool: pg.Pool, k: KpiDef): Promise<Figures> {
   const p = k.aggregation === "MEDIAN" ? 0.5 : k.aggregation === "P90" ? 0.9 : null;
   const base = [k.ids.project, k.ids.metric, GO_LIVE.toISOString()];
-  const { rows } =
-    p === null ? await c.query(MEAN_RANGE_FLOOR, base) : await c.query(PCT_RANGE_FLOOR, [...base, p]);
+  const rows =
+    p === null
+      ? await floorRows(pool, MEAN_RANGE_FLOOR, base)
+      : await floorRows(pool, PCT_RANGE_FLOOR, [...base, p]);
   const b = rows.find((r) => r.after === false);
   const a = rows.find((r) => r.after === true);
   return {
