@@ -79,7 +79,9 @@ function rootLogger(): pino.Logger {
       formatters: { level: (label) => ({ level: label }) },
       redact: { paths: REDACT_PATHS, censor },
       serializers: { error: errorFields, err: errorFields },
-      mixin: () => logContext.getStore() ?? {},
+      // A copy: pino merges each line's fields INTO the mixin's object (Object.assign), which would leave
+      // one line's fields (status, attempt…) on every later line of the same request.
+      mixin: () => ({ ...logContext.getStore() }),
     },
     // Synchronous: the last lines before process.exit() are never lost.
     pino.destination({ fd: 2, sync: true }),

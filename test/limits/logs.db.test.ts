@@ -104,3 +104,29 @@ log.child({ collector: "x" }).warn("child", { secret: "${SECRET}-8" });
     expect(second).toMatchObject({ msg: "child", level: "warn", collector: "x", secret: "[redacted]" });
   });
 });
+
+describe("the request's log context", () => {
+  it("adds the request's fields to every line, and one line's fields never to the next", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "uplift-log-"));
+    const script = path.join(dir, "context.ts");
+    fs.writeFileSync(
+      script,
+      `import { log, logContext } from ${JSON.stringify(pathToFileURL(path.join(PROJECT_ROOT, "src", "log.ts")).href)};
+logContext.run({ requestId: "ctx-1" }, () => {
+  log.warn("source request failed, retrying", { status: 429, attempt: 1, delayMs: 1000 });
+  log.warn("record rejected", { reason: "not a date" });
+});
+`,
+    );
+    const tsx = pathToFileURL(path.join(PROJECT_ROOT, "node_modules", "tsx", "dist", "loader.mjs")).href;
+    const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: "info" };
+    delete env.VITEST;
+    const r = spawnSync(process.execPath, ["--import", tsx, script], { env, encoding: "utf8" });
+    fs.rmSync(dir, { recursive: true, force: true });
+    expect(r.status).toBe(0);
+    const [retry, rejected] = jsonLines(r.stderr);
+    expect(retry).toMatchObject({ requestId: "ctx-1", status: 429, attempt: 1, delayMs: 1000 });
+    expect(rejected).toMatchObject({ requestId: "ctx-1", reason: "not a date" });
+    for (const leaked of ["status", "attempt", "delayMs"]) expect(rejected).not.toHaveProperty(leaked);
+  });
+});
