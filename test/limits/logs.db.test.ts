@@ -68,14 +68,24 @@ describe("the server's logs", () => {
   });
 });
 
+/** Runs a script (the body, after `import { log, logContext }` from src/log.ts) at LOG_LEVEL=info; its stderr. */
+function logsOf(body: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "uplift-log-"));
+  const script = path.join(dir, "log.ts");
+  const logTs = pathToFileURL(path.join(PROJECT_ROOT, "src", "log.ts")).href;
+  fs.writeFileSync(script, `import { log, logContext } from ${JSON.stringify(logTs)};\n${body}`);
+  const tsx = pathToFileURL(path.join(PROJECT_ROOT, "node_modules", "tsx", "dist", "loader.mjs")).href;
+  const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: "info" };
+  delete env.VITEST;
+  const r = spawnSync(process.execPath, ["--import", tsx, script], { env, encoding: "utf8" });
+  fs.rmSync(dir, { recursive: true, force: true });
+  expect(r.status).toBe(0);
+  return r.stderr;
+}
+
 describe("redaction", () => {
   it("removes secrets and connection-string passwords from logged fields, by configuration", () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "uplift-log-"));
-    const script = path.join(dir, "log.ts");
-    fs.writeFileSync(
-      script,
-      `import { log } from ${JSON.stringify(pathToFileURL(path.join(PROJECT_ROOT, "src", "log.ts")).href)};
-log.info("fields", {
+    const stderr = logsOf(`log.info("fields", {
   authorization: "Bearer ${SECRET}-1",
   headers: { authorization: "Bearer ${SECRET}-2", cookie: "sid=${SECRET}-3" },
   password: "${SECRET}-4",
@@ -85,16 +95,9 @@ log.info("fields", {
   url: "https://example.com/api",
 });
 log.child({ collector: "x" }).warn("child", { secret: "${SECRET}-8" });
-`,
-    );
-    const tsx = pathToFileURL(path.join(PROJECT_ROOT, "node_modules", "tsx", "dist", "loader.mjs")).href;
-    const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: "info" };
-    delete env.VITEST;
-    const r = spawnSync(process.execPath, ["--import", tsx, script], { env, encoding: "utf8" });
-    fs.rmSync(dir, { recursive: true, force: true });
-    expect(r.status).toBe(0);
-    expect(r.stderr).not.toContain("S3cr3tK3y");
-    const [first, second] = jsonLines(r.stderr);
+`);
+    expect(stderr).not.toContain("S3cr3tK3y");
+    const [first, second] = jsonLines(stderr);
     expect(first.msg).toBe("fields");
     expect(first.authorization).toBe("[redacted]");
     expect(first.headers).toEqual({ authorization: "[redacted]", cookie: "[redacted]" });
@@ -107,24 +110,12 @@ log.child({ collector: "x" }).warn("child", { secret: "${SECRET}-8" });
 
 describe("the request's log context", () => {
   it("adds the request's fields to every line, and one line's fields never to the next", () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "uplift-log-"));
-    const script = path.join(dir, "context.ts");
-    fs.writeFileSync(
-      script,
-      `import { log, logContext } from ${JSON.stringify(pathToFileURL(path.join(PROJECT_ROOT, "src", "log.ts")).href)};
-logContext.run({ requestId: "ctx-1" }, () => {
+    const stderr = logsOf(`logContext.run({ requestId: "ctx-1" }, () => {
   log.warn("source request failed, retrying", { status: 429, attempt: 1, delayMs: 1000 });
   log.warn("record rejected", { reason: "not a date" });
 });
-`,
-    );
-    const tsx = pathToFileURL(path.join(PROJECT_ROOT, "node_modules", "tsx", "dist", "loader.mjs")).href;
-    const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: "info" };
-    delete env.VITEST;
-    const r = spawnSync(process.execPath, ["--import", tsx, script], { env, encoding: "utf8" });
-    fs.rmSync(dir, { recursive: true, force: true });
-    expect(r.status).toBe(0);
-    const [retry, rejected] = jsonLines(r.stderr);
+`);
+    const [retry, rejected] = jsonLines(stderr);
     expect(retry).toMatchObject({ requestId: "ctx-1", status: 429, attempt: 1, delayMs: 1000 });
     expect(rejected).toMatchObject({ requestId: "ctx-1", reason: "not a date" });
     for (const leaked of ["status", "attempt", "delayMs"]) expect(rejected).not.toHaveProperty(leaked);
