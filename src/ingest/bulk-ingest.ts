@@ -5,6 +5,7 @@ import type { Principal } from "../auth/principal.js";
 import { canSeeProject } from "../auth/roles.js";
 import type { InputProblem } from "../errors.js";
 import { BulkObservationWriter } from "../store/bulk-observations.js";
+import { parseJsonLine } from "./json-line.js";
 import { LineTooLongError, splitLines } from "./lines.js";
 import { checkCsvHeader, fromCsv, fromJson, type RawFields } from "./record.js";
 
@@ -42,7 +43,8 @@ function ndjsonRow(line: number, text: string, now: number): Row | null {
   const problems: InputProblem[] = [];
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    // Not JSON.parse: it would put short strings (externalIds) in the old generation (json-line.ts).
+    value = parseJsonLine(text);
   } catch (e) {
     problems.push({ field: "", message: `not valid JSON: ${(e as Error).message}` });
     return { line, fields: null, problems };
