@@ -2,10 +2,10 @@
 //
 // V8's JSON.parse interns every string value of up to 10 characters: it is allocated in the old
 // generation and entered in the string table. A body of a million distinct short externalIds ("10000001",
-// "PROJ-1234") thus left ~25 MB of old-generation garbage and a string table of a million entries, freed
-// only by a full GC. This parser makes the same values with String.prototype.slice (young, die with the
-// line). It handles the plain JSON of observation lines; anything else (escapes in strings, deep nesting,
-// a "__proto__" key, any syntax error) is handed to JSON.parse, whose value and error then stand.
+// "PROJ-1234") thus left ~23 MB of old-generation garbage and a string table of a million entries, freed
+// only by a full GC. This parser makes the same values with String.prototype.slice and concatenation
+// (young, they die with the line). Anything it does not handle (deep nesting, a "__proto__" key, any syntax error) is handed to
+// JSON.parse, whose value and error then stand.
 
 /** Returned by a step that leaves the line to JSON.parse. */
 const FALLBACK: unique symbol = Symbol("fallback");
@@ -58,7 +58,10 @@ function value(depth: number): Parsed {
   return FALLBACK;
 }
 
-/** A string without escapes or control characters; `i` is at its opening quote. */
+/** Whether the last string read had no escapes (only such keys are recognised in place). */
+let plain = true;
+
+/** A string; `i` is at its opening quote. */
 function string(): Parsed {
   const start = i + 1;
   const n = s.length;
@@ -66,9 +69,58 @@ function string(): Parsed {
     const c = s.charCodeAt(j);
     if (c === 34) {
       i = j + 1;
+      plain = true;
       return s.slice(start, j);
     }
-    if (c === 92 /* \ */ || c < 32) return FALLBACK;
+    if (c === 92 /* \ */) return escaped(start, j);
+    if (c < 32) return FALLBACK;
+  }
+  return FALLBACK;
+}
+
+const ESCAPES: Record<number, string> = {
+  34: '"',
+  92: "\\",
+  47: "/",
+  98: "\b",
+  102: "\f",
+  110: "\n",
+  114: "\r",
+  116: "\t",
+};
+const HEX4 = /^[0-9a-fA-F]{4}$/;
+
+/** The rest of a string whose first backslash is at `j`: plain runs and decoded escapes, concatenated. */
+function escaped(start: number, j: number): Parsed {
+  plain = false;
+  let out = s.slice(start, j);
+  let from = j;
+  const n = s.length;
+  while (j < n) {
+    const c = s.charCodeAt(j);
+    if (c === 34) {
+      i = j + 1;
+      return out + s.slice(from, j);
+    }
+    if (c < 32) return FALLBACK;
+    if (c !== 92) {
+      j++;
+      continue;
+    }
+    out += s.slice(from, j);
+    const e = s.charCodeAt(j + 1);
+    if (e === 117 /* u */) {
+      const hex = s.slice(j + 2, j + 6);
+      if (!HEX4.test(hex)) return FALLBACK;
+      out += String.fromCharCode(Number.parseInt(hex, 16));
+      j += 6;
+    } else {
+      const ch = ESCAPES[e];
+      if (ch === undefined) return FALLBACK;
+      out += ch;
+      j += 2;
+    }
+    from = j;
   }
   return FALLBACK;
 }
@@ -114,6 +166,7 @@ function object(depth: number): Parsed {
   for (let k = 0; ; k++) {
     if (s.charCodeAt(i) !== 34) return FALLBACK;
     const key = knownKey(depth, k) ?? string();
+    const keyPlain = plain;
     // Assigning "__proto__" would set the prototype; JSON.parse makes it an own property.
     if (key === FALLBACK || key === "__proto__") return FALLBACK;
     space();
@@ -122,7 +175,7 @@ function object(depth: number): Parsed {
     const v = value(depth);
     if (v === FALLBACK) return FALLBACK;
     o[key as string] = v;
-    if (k < 32) keys[depth][k] = key as string;
+    if (k < 32 && keyPlain) keys[depth][k] = key as string;
     space();
     const c = s.charCodeAt(i++);
     if (c === 125) return o;
@@ -142,6 +195,7 @@ function knownKey(depth: number, k: number): string | undefined {
   if (key === undefined || !s.startsWith(key, i + 1) || s.charCodeAt(i + 1 + key.length) !== 34)
     return undefined;
   i += key.length + 2;
+  plain = true;
   return key;
 }
 

@@ -45,6 +45,9 @@ describe("parseJsonLine", () => {
       `{"__proto__":{"polluted":true},"value":1}`,
       `{"a":"tab\\there","b":"quote \\" and \\\\ and \\u00e9 \\ud83d\\ude00"}`,
       `{"emoji":"😀","lone":"\ud800"}`,
+      `{"e":"\\u00e9\\u00C9\\/\\b\\f\\n\\r\\t\\"\\\\","pair":"\\ud83d\\ude00","lone":"\\udc00x","k\\u0065y":1}`,
+      `{"\\u005f_proto__":{"x":1}}`,
+      `{"a\\"b":1,"a\\"b":2}`,
       `{"n":[0,-0,1,-1,10,123456789012345,1234567890123456,12345678901234567890,1e400,-1e-400,0.1,0.30000000000000004,5e-324]}`,
       `[1,"a",null]`,
       `"just a string"`,
@@ -56,7 +59,7 @@ describe("parseJsonLine", () => {
       same(text);
   });
 
-  it("gives JSON.parse's error for every malformed line", () => {
+  it("gives JSON.parse's error for every malformed line (or value, for the valid lines between)", () => {
     for (const text of [
       "",
       " ",
@@ -80,6 +83,12 @@ describe("parseJsonLine", () => {
       `{"a":"unterminated}`,
       `{"a":"control\u0001char"}`,
       `{"a":"bad escape \\x"}`,
+      `{"a":"bad hex \\u12G4"}`,
+      `{"a":"short hex \\u12"}`,
+      `{"a":"ends in a backslash \\`,
+      // A key with an escape is not recognised in place later: the raw text of the next line is malformed.
+      `{"a\\"b":1}`,
+      `{"a"b":1}`,
       `{"a":1} trailing`,
       `{"a":1}{"b":2}`,
       "\uFEFF{}",
