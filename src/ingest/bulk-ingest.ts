@@ -1,10 +1,11 @@
 import type { Readable } from "node:stream";
-import { parse as parseCsv } from "csv-parse";
 import type { DataSource } from "typeorm";
 import type { Principal } from "../auth/principal.js";
 import { canSeeProject } from "../auth/roles.js";
 import type { InputProblem } from "../errors.js";
 import { BulkObservationWriter } from "../store/bulk-observations.js";
+import { type CsvBatch, CsvBatchParser } from "./csv-batches.js";
+import { parseJsonLine } from "./json-line.js";
 import { LineTooLongError, splitLines } from "./lines.js";
 import { checkCsvHeader, fromCsv, fromJson, type RawFields } from "./record.js";
 
@@ -42,7 +43,8 @@ function ndjsonRow(line: number, text: string, now: number): Row | null {
   const problems: InputProblem[] = [];
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    // Not JSON.parse: it would put short strings (externalIds) in the old generation (json-line.ts).
+    value = parseJsonLine(text);
   } catch (e) {
     problems.push({ field: "", message: `not valid JSON: ${(e as Error).message}` });
     return { line, fields: null, problems };
@@ -65,13 +67,10 @@ async function* ndjsonRows(body: Readable, now: number): AsyncGenerator<Batch> {
     yield { size: texts.length, row: (i) => ndjsonRow(first + i, texts[i], now) };
 }
 
-const one = (row: Row): Batch => ({ size: 1, row: () => row });
-
 async function* csvRows(body: Readable, now: number): AsyncGenerator<Batch> {
   const parser = body.pipe(
-    parseCsv({
+    new CsvBatchParser({
       bom: true,
-      info: true,
       skip_empty_lines: true,
       max_record_size: MAX_LINE_BYTES,
       // Rows of the wrong width are reported here by line, not as a parser error that ends the stream.
@@ -79,27 +78,35 @@ async function* csvRows(body: Readable, now: number): AsyncGenerator<Batch> {
     }),
   );
   let header: string[] | null = null;
-  for await (const { record, info } of parser as AsyncIterable<{
-    record: string[];
-    info: { lines: number };
-  }>) {
+  for await (const { records, lines } of parser as AsyncIterable<CsvBatch>) {
+    let first = 0;
     if (!header) {
-      header = record.map((h) => h.trim());
+      header = records[0].map((h) => h.trim());
       const problems = checkCsvHeader(header);
       if (problems.length) {
-        yield one({ line: info.lines, fields: null, problems });
+        yield { size: 1, row: () => ({ line: lines[0], fields: null, problems }) };
         return;
       }
-      continue;
+      first = 1;
     }
-    const problems: InputProblem[] = [];
-    if (record.length !== header.length)
-      problems.push({ field: "", message: `has ${record.length} cells; the header has ${header.length}` });
-    yield one({
-      line: info.lines,
-      fields: problems.length ? null : fromCsv(header, record, problems, now),
-      problems,
-    });
+    const columns = header;
+    yield {
+      size: records.length - first,
+      row: (i) => {
+        const record = records[first + i];
+        const problems: InputProblem[] = [];
+        if (record.length !== columns.length)
+          problems.push({
+            field: "",
+            message: `has ${record.length} cells; the header has ${columns.length}`,
+          });
+        return {
+          line: lines[first + i],
+          fields: problems.length ? null : fromCsv(columns, record, problems, now),
+          problems,
+        };
+      },
+    };
   }
 }
 

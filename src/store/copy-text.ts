@@ -46,12 +46,22 @@ export function isoFormatter(): (d: Date) => string {
 const toIso = (d: Date) => d.toISOString();
 
 /**
+ * `String(x)`, without V8's number-to-string cache: a fractional number's text made by String() or a
+ * template goes to that cache and is allocated in the old generation, so a million values left ~30 MB of
+ * old-generation garbage per million rows until the next full GC. JSON.stringify writes the same digits
+ * for a finite number and allocates its result young.
+ */
+export function numberText(x: number): string {
+  return Number.isFinite(x) ? JSON.stringify(x) : String(x);
+}
+
+/**
  * The columns `project_id, metric_id, observed_at, value, weight, external_id, dimensions` of one row, tab
  * separated, without a leading key or trailing newline (callers add theirs). `iso`: an isoFormatter() for
  * many rows.
  */
 export function observationCopyFields(r: ResolvedObservation, iso: (d: Date) => string = toIso): string {
-  return `${r.projectId}\t${r.metricId}\t${iso(r.observedAt)}\t${r.value}\t${r.weight}\t${
+  return `${r.projectId}\t${r.metricId}\t${iso(r.observedAt)}\t${numberText(r.value)}\t${numberText(r.weight)}\t${
     r.externalId === null ? COPY_NULL : copyText(r.externalId)
   }\t${r.dimensions ? copyText(JSON.stringify(r.dimensions)) : COPY_NULL}`;
 }
