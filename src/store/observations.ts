@@ -52,8 +52,10 @@ const NUL = "\u0000";
 const NO_NUL = "must not contain NUL characters (U+0000): PostgreSQL text cannot hold them";
 
 /** A module function, not a closure per call: observationProblems runs once per bulk line. */
-function addProblem(problems: FieldProblem[], field: string, message: string): void {
-  problems.push({ field, message });
+function addProblem(problems: FieldProblem[] | null, field: string, message: string): FieldProblem[] {
+  const out = problems ?? [];
+  out.push({ field, message });
+  return out;
 }
 
 /**
@@ -64,14 +66,23 @@ export function observationProblems(
   o: Omit<ObservationInput, "projectSlug" | "metricKey">,
   now = Date.now(),
 ): FieldProblem[] {
-  const problems: FieldProblem[] = [];
+  return ownProblems(o, now) ?? [];
+}
+
+/** observationProblems, or null when there are none (nothing allocated for a valid item). */
+function ownProblems(
+  o: Omit<ObservationInput, "projectSlug" | "metricKey">,
+  now: number,
+): FieldProblem[] | null {
+  let problems: FieldProblem[] | null = null;
   if (!(o.observedAt instanceof Date) || Number.isNaN(o.observedAt.getTime()))
-    addProblem(problems, "observedAt", "must be a date-time");
+    problems = addProblem(problems, "observedAt", "must be a date-time");
   else if (o.observedAt.getTime() > now + FUTURE_TOLERANCE_MS)
-    addProblem(problems, "observedAt", "must not be more than 24 hours in the future");
+    problems = addProblem(problems, "observedAt", "must not be more than 24 hours in the future");
   if (typeof o.value !== "number" || !Number.isFinite(o.value))
-    addProblem(problems, "value", "must be a finite number");
-  else if (Math.abs(o.value) > MAX_ABS_VALUE) addProblem(problems, "value", "must be within ±1e15");
+    problems = addProblem(problems, "value", "must be a finite number");
+  else if (Math.abs(o.value) > MAX_ABS_VALUE)
+    problems = addProblem(problems, "value", "must be within ±1e15");
   if (o.weight !== null && o.weight !== undefined) {
     if (
       typeof o.weight !== "number" ||
@@ -79,33 +90,42 @@ export function observationProblems(
       o.weight <= 0 ||
       o.weight > MAX_WEIGHT
     ) {
-      addProblem(problems, "weight", "must be > 0 and ≤ 1e9");
+      problems = addProblem(problems, "weight", "must be > 0 and ≤ 1e9");
     }
   }
   if (o.externalId !== null && o.externalId !== undefined) {
-    if (typeof o.externalId !== "string") addProblem(problems, "externalId", "must be a string");
+    if (typeof o.externalId !== "string") problems = addProblem(problems, "externalId", "must be a string");
     else if (o.externalId.length === 0)
-      addProblem(problems, "externalId", "must not be empty (omit it instead)");
+      problems = addProblem(problems, "externalId", "must not be empty (omit it instead)");
     else if (o.externalId.length > MAX_EXTERNAL_ID)
-      addProblem(problems, "externalId", `must be at most ${MAX_EXTERNAL_ID} characters`);
-    else if (o.externalId.includes(NUL)) addProblem(problems, "externalId", NO_NUL);
+      problems = addProblem(problems, "externalId", `must be at most ${MAX_EXTERNAL_ID} characters`);
+    else if (o.externalId.includes(NUL)) problems = addProblem(problems, "externalId", NO_NUL);
   }
   const d = o.dimensions;
   if (d !== null && d !== undefined) {
     if (typeof d !== "object" || Array.isArray(d))
-      addProblem(problems, "dimensions", "must be an object of string keys to string values");
+      problems = addProblem(problems, "dimensions", "must be an object of string keys to string values");
     else {
       const entries = Object.entries(d);
       if (entries.length > MAX_DIMENSIONS)
-        addProblem(problems, "dimensions", `must have at most ${MAX_DIMENSIONS} keys`);
+        problems = addProblem(problems, "dimensions", `must have at most ${MAX_DIMENSIONS} keys`);
       for (const [k, v] of entries) {
         if (k.length === 0 || k.length > MAX_DIMENSION_KEY)
-          addProblem(problems, `dimensions.${k}`, `keys must be 1 to ${MAX_DIMENSION_KEY} characters`);
-        else if (k.includes(NUL)) addProblem(problems, "dimensions", `keys ${NO_NUL}`);
-        else if (typeof v !== "string") addProblem(problems, `dimensions.${k}`, "must be a string");
+          problems = addProblem(
+            problems,
+            `dimensions.${k}`,
+            `keys must be 1 to ${MAX_DIMENSION_KEY} characters`,
+          );
+        else if (k.includes(NUL)) problems = addProblem(problems, "dimensions", `keys ${NO_NUL}`);
+        else if (typeof v !== "string")
+          problems = addProblem(problems, `dimensions.${k}`, "must be a string");
         else if (v.length > MAX_DIMENSION_VALUE)
-          addProblem(problems, `dimensions.${k}`, `must be at most ${MAX_DIMENSION_VALUE} characters`);
-        else if (v.includes(NUL)) addProblem(problems, `dimensions.${k}`, NO_NUL);
+          problems = addProblem(
+            problems,
+            `dimensions.${k}`,
+            `must be at most ${MAX_DIMENSION_VALUE} characters`,
+          );
+        else if (v.includes(NUL)) problems = addProblem(problems, `dimensions.${k}`, NO_NUL);
       }
     }
   }
@@ -168,8 +188,10 @@ async function resolveBatch(
         message: `unknown metric "${o.metricKey}"`,
         index: i,
       });
-    const own = observationProblems(o, now);
-    for (const p of own) problems.push({ field: `${field}[${i}].${p.field}`, message: p.message, index: i });
+    const own = ownProblems(o, now);
+    if (own)
+      for (const p of own)
+        problems.push({ field: `${field}[${i}].${p.field}`, message: p.message, index: i });
     rows[i] = {
       projectId: projectId ?? "",
       metricId: metricId ?? "",
