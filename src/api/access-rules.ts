@@ -32,6 +32,14 @@ async function collectorProjects(ctx: Context, names: (string | null | undefined
 
 const slug = (v: unknown): string[] => (typeof v === "string" ? [v] : []);
 
+/** The distinct project slugs of a batch of up to 10,000 items: one Set, no array per item. */
+function batchSlugs(input: unknown): string[] {
+  const slugs = new Set<string>();
+  if (Array.isArray(input))
+    for (const o of input) if (typeof o?.projectSlug === "string") slugs.add(o.projectSlug);
+  return [...slugs];
+}
+
 export const OPERATIONS: Record<"Query" | "Mutation" | "Subscription", Record<string, OperationRule>> = {
   Query: {
     projects: { role: "reader", scope: "lists" },
@@ -54,7 +62,7 @@ export const OPERATIONS: Record<"Query" | "Mutation" | "Subscription", Record<st
     trackKpi: { role: "admin", scope: (a) => slug(a.input?.projectSlug) },
     recordObservations: {
       role: "writer",
-      scope: (a) => [...new Set<string>((a.input ?? []).flatMap((o: Args) => slug(o?.projectSlug)))],
+      scope: (a) => batchSlugs(a.input),
     },
     addCost: { role: "admin", scope: (a) => slug(a.input?.projectSlug) },
     runCollector: { role: "admin", scope: (a, ctx) => collectorProjects(ctx, [a.name]) },

@@ -38,6 +38,9 @@ function keyOf(p: Principal, query: string, operationName: unknown, variables: u
   return JSON.stringify([viewOf(p), query, operationName ?? null, variables ?? null]);
 }
 
+/** A document whose first operation is a mutation (comments before it are rare; they only miss this). */
+const MUTATION = /^\s*mutation\b/;
+
 /** Accept headers for which Apollo would answer `application/json` (what the HTTP fast path sends). */
 function acceptsPlainJson(accept: string | undefined): boolean {
   if (!accept) return true;
@@ -96,6 +99,9 @@ export class ResponseCache {
         typeof body !== "object" ||
         Array.isArray(body) ||
         typeof body.query !== "string" ||
+        // Only answers to queries are stored: a mutation's key (its variables, 750 KB for a batch of
+        // 5,000 observations) is not worth building.
+        MUTATION.test(body.query) ||
         body.extensions !== undefined ||
         !acceptsPlainJson(req.headers.accept)
       )

@@ -11,7 +11,16 @@ import {
   PERCENTILE_OF,
   type Queryable,
 } from "./phase-aggregates.js";
-import { loadSeries, type SeriesPoint, type SeriesRequest } from "./series.js";
+import {
+  loadSeries,
+  loadSeriesSums,
+  pointsOf,
+  rollsUp,
+  rollUpDays,
+  type SeriesPoint,
+  type SeriesRequest,
+  type SeriesSums,
+} from "./series.js";
 import { bootstrapImprovementInterval } from "./statistics/index.js";
 import { type LoadedSubject, loadProjectsBySlug, loadSubjects, loadSubjectsOfProjects } from "./subjects.js";
 
@@ -60,6 +69,7 @@ export class KpiEngine {
   };
   /** Series by KPI, change stamp and arguments: many dashboards asking for one series cost one query. */
   private readonly seriesCache = new Map<string, Promise<SeriesPoint[]>>();
+  private readonly daySums = new Map<string, Promise<SeriesSums[]>>();
   /** Phase sizes of the KPIs whose samples are drawn ahead in one tick, counted in one statement. */
   private readonly sizes = new DataLoader<KpiAggregateSpec, { before: number; after: number }>(
     async (specs) => {
@@ -186,11 +196,29 @@ export class KpiEngine {
     const key = `${kpi.id}|${subject.stamp}|${req.bucket}|${req.from?.getTime() ?? ""}|${req.to?.getTime() ?? ""}`;
     let hit = this.seriesCache.get(key);
     if (!hit) {
-      hit = loadSeries(this.db, full);
+      // A whole series (no from/to) of a MEAN, SUM or COUNT KPI: every bucket from the one DAY scan.
+      hit =
+        req.from === null && req.to === null && rollsUp(metric.aggregation)
+          ? this.wholeDays(`${kpi.id}|${subject.stamp}`, full).then((days) =>
+              pointsOf(req.bucket === "DAY" ? days : rollUpDays(days, req.bucket), metric.aggregation),
+            )
+          : loadSeries(this.db, full);
       hit.catch(() => this.seriesCache.delete(key));
       this.seriesCache.set(key, hit);
       while (this.seriesCache.size > this.maxEntries)
         this.seriesCache.delete(this.seriesCache.keys().next().value!);
+    }
+    return hit;
+  }
+
+  /** The whole DAY series' sums of a KPI at a stamp, shared by its DAY, WEEK and MONTH series. */
+  private wholeDays(key: string, full: SeriesRequest): Promise<SeriesSums[]> {
+    let hit = this.daySums.get(key);
+    if (!hit) {
+      hit = loadSeriesSums(this.db, { ...full, bucket: "DAY", from: null, to: null });
+      hit.catch(() => this.daySums.delete(key));
+      this.daySums.set(key, hit);
+      while (this.daySums.size > this.maxEntries) this.daySums.delete(this.daySums.keys().next().value!);
     }
     return hit;
   }

@@ -34,6 +34,77 @@ const UNIT: Record<Bucket, string> = { DAY: "day", WEEK: "week", MONTH: "month" 
  * TimeZone, where a day across a DST change is 23 hours and would cut the last bucket short.
  */
 export async function loadSeries(db: Queryable, r: SeriesRequest): Promise<SeriesPoint[]> {
+  return pointsOf(await loadSeriesSums(db, r), r.aggregation);
+}
+
+/** One bucket and phase as SQL sums it: the weight, the weighted value and (percentiles) the percentile. */
+export interface SeriesSums {
+  start: Date;
+  phase: "BEFORE" | "AFTER";
+  w: number;
+  vw: number;
+  pct: number | null;
+}
+
+/** The points of the sums by the KPI's aggregation. */
+export function pointsOf(rows: readonly SeriesSums[], aggregation: Aggregation): SeriesPoint[] {
+  return rows.map(({ start, phase, w, vw, pct }) => {
+    let value: number | null;
+    switch (aggregation) {
+      case "MEAN":
+        value = finiteOrNull(vw / w);
+        break;
+      case "SUM":
+        value = vw;
+        break;
+      case "COUNT":
+        value = w;
+        break;
+      default:
+        value = pct;
+    }
+    return { start, phase, value, count: w };
+  });
+}
+
+/** Whether a whole series of this aggregation can be summed up from its DAY sums (not a percentile). */
+export function rollsUp(aggregation: Aggregation): boolean {
+  return PERCENTILE_OF[aggregation] === undefined;
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * A whole WEEK or MONTH series from the whole DAY series' sums (MEAN, SUM, COUNT only): a UTC day lies in
+ * exactly one ISO week and one month, and a day's phase is its rows' phase, so the groups are the ones SQL
+ * would form; one scan of the KPI's rows then serves all three buckets (the reporting refresher asks for all
+ * three after every change). Sums are added per day rather than per row: equal up to floating-point rounding.
+ */
+export function rollUpDays(days: readonly SeriesSums[], bucket: "WEEK" | "MONTH"): SeriesSums[] {
+  const groups = new Map<string, SeriesSums>();
+  for (const d of days) {
+    const t = d.start.getTime();
+    const day = new Date(t);
+    const start =
+      bucket === "WEEK"
+        ? t - ((day.getUTCDay() + 6) % 7) * DAY_MS
+        : Date.UTC(day.getUTCFullYear(), day.getUTCMonth(), 1);
+    const key = `${start}|${d.phase}`;
+    const g = groups.get(key);
+    if (g) {
+      g.w += d.w;
+      g.vw += d.vw;
+    } else groups.set(key, { start: new Date(start), phase: d.phase, w: d.w, vw: d.vw, pct: null });
+  }
+  // As SQL orders them: by start, then BEFORE before AFTER.
+  return [...groups.values()].sort(
+    (a, b) =>
+      a.start.getTime() - b.start.getTime() || (a.phase === b.phase ? 0 : a.phase === "BEFORE" ? -1 : 1),
+  );
+}
+
+/** The series' sums per bucket and phase, in SQL (see loadSeries). */
+export async function loadSeriesSums(db: Queryable, r: SeriesRequest): Promise<SeriesSums[]> {
   const p = PERCENTILE_OF[r.aggregation] ?? null;
   const params: unknown[] = [
     r.projectId,
@@ -78,23 +149,11 @@ export async function loadSeries(db: Queryable, r: SeriesRequest): Promise<Serie
       min(value) FILTER (WHERE $12::float8 IS NOT NULL AND cw >= $12 * tw * (1 - 1e-12)) AS pct
     FROM b GROUP BY start, phase ORDER BY start, phase DESC`;
   const rows = await db.query(sql, params);
-  return rows.map((row) => {
-    const w = Number(row.w);
-    const vw = Number(row.vw);
-    let value: number | null;
-    switch (r.aggregation) {
-      case "MEAN":
-        value = finiteOrNull(vw / w);
-        break;
-      case "SUM":
-        value = vw;
-        break;
-      case "COUNT":
-        value = w;
-        break;
-      default:
-        value = row.pct === null ? null : Number(row.pct);
-    }
-    return { start: row.start as Date, phase: row.phase, value, count: w };
-  });
+  return rows.map((row) => ({
+    start: row.start as Date,
+    phase: row.phase,
+    w: Number(row.w),
+    vw: Number(row.vw),
+    pct: row.pct === null ? null : Number(row.pct),
+  }));
 }

@@ -20,11 +20,17 @@ export interface RefresherOptions {
   coalesceMs?: number;
   /**
    * Under a stream of writes, a drain waits this many times as long as the previous drain took, counted
-   * from its end (default 4): refreshing then takes at most a fifth of the time, however often batches
+   * from its end (default 9): refreshing then takes at most a tenth of the time, however often batches
    * commit, instead of recomputing the touched KPIs after every batch.
    */
   restFactor?: number;
-  /** The longest such rest (default 2 s): the contract keeps `reporting` within 5 s of every commit. */
+  /**
+   * What a commit may wait for its refresh under a stream, in ms (default 4,000: the contract keeps
+   * `reporting` within 5 s of every commit, a second to spare). A commit that just missed a drain waits
+   * for the rest of that drain, the rest, and its own drain: the rest is at most this less two drains.
+   */
+  latencyBudgetMs?: number;
+  /** The rest allowed however long drains take (default 2 s, the fixed cap before the budget above). */
   maxRestMs?: number;
   /** days_in_pilot grows with time: project rows are recomputed this often (default 60 s). */
   projectsEveryMs?: number;
@@ -107,9 +113,13 @@ export class ReportingRefresher extends EventEmitter {
       this.requested = true;
       return;
     }
+    const d = this.lastDrainMs;
     const rest =
       this.lastDrainEnd +
-      Math.min((this.opts.restFactor ?? 4) * this.lastDrainMs, this.opts.maxRestMs ?? 2000) -
+      Math.min(
+        (this.opts.restFactor ?? 9) * d,
+        Math.max(this.opts.maxRestMs ?? 2000, (this.opts.latencyBudgetMs ?? 4000) - 2 * d),
+      ) -
       Date.now();
     this.timer = setTimeout(
       () => {

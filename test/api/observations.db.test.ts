@@ -397,6 +397,33 @@ describe("recordObservations: bad input", () => {
     expect(c.value).toBeCloseTo(sum / 10_000, 9);
   });
 
+  // Valid large batches skip graphql-js's coercion (src/api/observation-variables.ts); one bad item must still
+  // be graphql-js's error, and the whole batch refused.
+  for (const bad of [
+    { name: "an impossible date", item: { observedAt: "2025-02-30T00:00:00Z" }, says: "2025-02-30" },
+    {
+      name: "a date without an offset",
+      item: { observedAt: "2025-02-01T08:00:00" },
+      says: "2025-02-01T08:00:00",
+    },
+    { name: "a value sent as a string", item: { value: "5" }, says: "Float" },
+    { name: "an unknown field", item: { colour: "red" }, says: "colour" },
+  ]) {
+    it(`${bad.name} at item 1,500 of 2,000 is BAD_USER_INPUT naming it, and nothing is stored`, async () => {
+      const p = await newProject();
+      const before = await totalRows();
+      const items: object[] = Array.from({ length: 2_000 }, (_, i) => obs(p, { externalId: `b-${i}` }));
+      items[1500] = { ...items[1500], ...bad.item };
+      const r = await record(items);
+      expect(r.status).toBe(400); // a variable coercion error, as graphql-js reports it
+      expect(r.body.errors).toHaveLength(1);
+      expect(r.body.errors![0].extensions.code).toBe("BAD_USER_INPUT");
+      expect(r.body.errors![0].message).toContain("in[1500]");
+      expect(r.body.errors![0].message).toContain(bad.says);
+      expect(await totalRows()).toBe(before);
+    });
+  }
+
   it("a batch of 10,001 is refused with BAD_USER_INPUT naming input, and nothing is stored", async () => {
     const p = await newProject();
     const before = await totalRows();
