@@ -11,7 +11,16 @@ import {
   PERCENTILE_OF,
   type Queryable,
 } from "./phase-aggregates.js";
-import { loadSeries, type SeriesPoint, type SeriesRequest } from "./series.js";
+import {
+  additive,
+  bucketDays,
+  type DaySum,
+  dayRange,
+  loadDaySums,
+  loadSeries,
+  type SeriesPoint,
+  type SeriesRequest,
+} from "./series.js";
 import { bootstrapImprovementInterval } from "./statistics/index.js";
 import { type LoadedSubject, loadProjectsBySlug, loadSubjects, loadSubjectsOfProjects } from "./subjects.js";
 
@@ -60,6 +69,11 @@ export class KpiEngine {
   };
   /** Series by KPI, change stamp and arguments: many dashboards asking for one series cost one query. */
   private readonly seriesCache = new Map<string, Promise<SeriesPoint[]>>();
+  /**
+   * Day sums of additive KPIs by KPI, stamp and range: the DAY, WEEK and MONTH series of one KPI (the
+   * reporting refresher asks for all three after every change) cost one pass over its observations.
+   */
+  private readonly daysCache = new Map<string, Promise<DaySum[]>>();
   /** Phase sizes of the KPIs whose samples are drawn ahead in one tick, counted in one statement. */
   private readonly sizes = new DataLoader<KpiAggregateSpec, { before: number; after: number }>(
     async (specs) => {
@@ -186,11 +200,27 @@ export class KpiEngine {
     const key = `${kpi.id}|${subject.stamp}|${req.bucket}|${req.from?.getTime() ?? ""}|${req.to?.getTime() ?? ""}`;
     let hit = this.seriesCache.get(key);
     if (!hit) {
-      hit = loadSeries(this.db, full);
+      hit = additive(full.aggregation)
+        ? this.daySums(`${kpi.id}|${subject.stamp}`, full).then((days) => bucketDays(days, full))
+        : loadSeries(this.db, full);
       hit.catch(() => this.seriesCache.delete(key));
       this.seriesCache.set(key, hit);
       while (this.seriesCache.size > this.maxEntries)
         this.seriesCache.delete(this.seriesCache.keys().next().value!);
+    }
+    return hit;
+  }
+
+  private daySums(kpiStamp: string, req: SeriesRequest): Promise<DaySum[]> {
+    const range = dayRange(req);
+    const key = `${kpiStamp}|${range.lo ?? ""}|${range.hi ?? ""}`;
+    let hit = this.daysCache.get(key);
+    if (!hit) {
+      hit = loadDaySums(this.db, req, range);
+      hit.catch(() => this.daysCache.delete(key));
+      this.daysCache.set(key, hit);
+      while (this.daysCache.size > this.maxEntries)
+        this.daysCache.delete(this.daysCache.keys().next().value!);
     }
     return hit;
   }

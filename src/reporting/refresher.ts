@@ -24,6 +24,13 @@ export interface RefresherOptions {
    * commit, instead of recomputing the touched KPIs after every batch.
    */
   restFactor?: number;
+  /**
+   * The shortest such rest (default 1 s): a drain recomputes whole KPIs, so its cost grows with the stored
+   * observations; were the rest only proportional to it, a cheap drain would just run more often, and
+   * refreshing would keep a fifth of the time under a stream of batches (a collector run) whatever it costs.
+   * A change that follows no drain within this long is still drained after `coalesceMs` only.
+   */
+  minRestMs?: number;
   /** The longest such rest (default 2 s): the contract keeps `reporting` within 5 s of every commit. */
   maxRestMs?: number;
   /** days_in_pilot grows with time: project rows are recomputed this often (default 60 s). */
@@ -56,6 +63,8 @@ export class ReportingRefresher extends EventEmitter {
   private requested = false;
   private lastDrainMs = 0;
   private lastDrainEnd = 0;
+  /** Whether the current drain wrote rows (set by drainOnce). */
+  private wrote = false;
   private stopped = false;
   private lastProjects = 0;
   private client: pg.Client | null = null;
@@ -83,7 +92,9 @@ export class ReportingRefresher extends EventEmitter {
     await this.listener.start();
     await this.ds.query(`INSERT INTO reporting_queue (kind) VALUES ('all')`);
     await this.drainNow();
-    this.lastDrainMs = 0; // the full refresh of start-up says nothing of what a change costs
+    // The full refresh of start-up says nothing of what a change costs: the first change is not held back.
+    this.lastDrainMs = 0;
+    this.lastDrainEnd = 0;
     // A safety net: a drain that lost the lock race, or a notification lost in a reconnect, is picked up.
     const every = this.opts.retryMs ?? 1000;
     this.periodic = setInterval(() => this.request(), every);
@@ -109,7 +120,10 @@ export class ReportingRefresher extends EventEmitter {
     }
     const rest =
       this.lastDrainEnd +
-      Math.min((this.opts.restFactor ?? 4) * this.lastDrainMs, this.opts.maxRestMs ?? 2000) -
+      Math.min(
+        Math.max((this.opts.restFactor ?? 4) * this.lastDrainMs, this.opts.minRestMs ?? 1000),
+        this.opts.maxRestMs ?? 2000,
+      ) -
       Date.now();
     this.timer = setTimeout(
       () => {
@@ -138,8 +152,13 @@ export class ReportingRefresher extends EventEmitter {
         if (!this.stopped) this.log.warn("refreshing the reporting schema failed; retrying", { error: e });
       } finally {
         this.draining = false;
-        this.lastDrainEnd = Date.now();
-        this.lastDrainMs = this.lastDrainEnd - started;
+        // Only a drain that recomputed something sets the rest: the periodic safety-net drain of an empty
+        // queue must not delay the next change, nor make the drains look cheap.
+        if (this.wrote) {
+          this.wrote = false;
+          this.lastDrainEnd = Date.now();
+          this.lastDrainMs = this.lastDrainEnd - started;
+        }
         if (this.requested) {
           this.requested = false;
           this.request();
@@ -283,6 +302,7 @@ export class ReportingRefresher extends EventEmitter {
       open = false;
       this.pending.clear();
       if (all || projectsDue) this.lastProjects = Date.now();
+      this.wrote = true;
       this.emit("refreshed", refreshed);
       return claimed.length >= CLAIM;
     } catch (e) {
