@@ -88,6 +88,30 @@ describe("a KPI's three series", () => {
     expect(seen).toHaveLength(3);
   });
 
+  it("observations centuries apart: a point for each day that has some, none between", async () => {
+    const [m] = await env.ds.query(
+      `INSERT INTO metric (key, name, unit, direction, aggregation)
+       VALUES ('sparse', 'S', 'n', 'HIGHER_IS_BETTER', 'SUM') RETURNING id::text`,
+    );
+    const [k] = await env.ds.query(
+      `INSERT INTO kpi (project_id, metric_id) SELECT id, $1 FROM project WHERE slug = 'p' RETURNING id::text`,
+      [m.id],
+    );
+    await env.ds.query(
+      `INSERT INTO observation (project_id, metric_id, observed_at, value, weight, external_id)
+       SELECT k.project_id, k.metric_id, v.at::timestamptz, v.value, 1, v.id FROM kpi k,
+         (VALUES ('1850-06-01T23:59:59Z', 2, 'a'), ('1850-06-01T00:00:00Z', 3, 'b'), ('2025-04-01T12:00:00Z', 5, 'c')) v(at, value, id)
+       WHERE k.id = $1`,
+      [k.id],
+    );
+    const subject = (await loadSubjects(env.ds, [k.id])).get(k.id)!;
+    const days = await countingEngine().engine.series(subject, { bucket: "DAY", from: null, to: null });
+    expect(days.map((p) => [p.start.toISOString(), p.phase, p.value])).toEqual([
+      ["1850-06-01T00:00:00.000Z", "BEFORE", 5],
+      ["2025-04-01T00:00:00.000Z", "AFTER", 5],
+    ]);
+  });
+
   it("the windowed request of one bucket keeps its own range", async () => {
     const subject = (await loadSubjects(env.ds, [kpis.MEAN!])).get(kpis.MEAN!)!;
     const from = new Date("2025-02-10T00:00:00Z");
