@@ -525,6 +525,51 @@ describe("http-json collector", () => {
     });
   });
 
+  describe("with observedAt's own path as the cursor field (each instant parsed once)", () => {
+    const serve = (items: unknown[]) => startLocalServer((_req, res) => sendJson(res, { items }));
+    const options = (url: string) => ({
+      url,
+      items: "$.items",
+      fields: { observedAt: "$.at", value: "$.v", externalId: "$.id" },
+      cursorField: "$.at",
+      cursorParam: "since",
+    });
+
+    it("orders by instant, whatever the offset: one instant written two ways carries no cursor between", async () => {
+      const s = await serve([
+        { id: "a", at: "2025-03-01T00:00:00Z", v: 1 },
+        { id: "b", at: "2025-03-01T01:00:00+01:00", v: 2 }, // the same instant as a
+        { id: "x", at: "2025-03-01T12:00:00", v: 3 }, // rejected (no offset); its text still orders
+        { id: "c", at: "2025-03-02T00:00:00Z", v: 4 },
+      ]);
+      try {
+        const records = await drive(httpJsonCollector, options(`${s.url}/items`));
+        expect(records.map((r) => [r.kind ?? "observation", r.cursor])).toEqual([
+          ["observation", undefined],
+          ["observation", "2025-03-01T01:00:00+01:00"],
+          ["rejected", "2025-03-01T12:00:00"],
+          ["observation", "2025-03-02T00:00:00Z"],
+        ]);
+      } finally {
+        await s.close();
+      }
+    });
+
+    it("throws when an instant goes backwards, also when its text sorts after the previous one", async () => {
+      const s = await serve([
+        { id: "a", at: "2025-03-01T22:00:00Z", v: 1 },
+        { id: "b", at: "2025-03-01T23:00:00+02:00", v: 2 }, // 21:00 UTC
+      ]);
+      try {
+        await expect(drive(httpJsonCollector, options(`${s.url}/items`))).rejects.toThrow(
+          /not in ascending \$\.at order \(item 1: "2025-03-01T23:00:00\+02:00" after "2025-03-01T22:00:00Z"\)/,
+        );
+      } finally {
+        await s.close();
+      }
+    });
+  });
+
   describe("garbage", () => {
     const base = { items: "$.data.items", fields: ticketFields };
 

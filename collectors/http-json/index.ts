@@ -12,7 +12,7 @@ import {
   PageError,
   pages,
   type ReadRecord,
-  rawFieldsOf,
+  type ReadStyle,
   readObservation,
   rejection,
   showValue,
@@ -76,16 +76,31 @@ export const httpJsonOptions = z
 
 export type HttpJsonOptions = z.output<typeof httpJsonOptions>;
 
-/** Reads one item into an observation, or a rejection naming the field, the value and its path. */
-function readItem(item: unknown, o: HttpJsonOptions): ReadRecord {
+/**
+ * Reads one item into an observation, or a rejection naming the field, the value and its path. Made once
+ * per run: what does not depend on the item (the paths, the rejection style) is not rebuilt for each one.
+ */
+function itemReader(o: HttpJsonOptions): (item: unknown) => ReadRecord {
   const paths = new Map(fieldEntries(o.fields));
-  return readObservation(
-    rawFieldsOf(o.fields, (path) => queryOne(path, item)),
-    {
-      source: (field) => ` (${paths.get(field)!.source})`,
-      absent: (v) => (v === undefined ? "is missing" : null),
-    },
-  );
+  const style: ReadStyle = {
+    source: (field) => ` (${paths.get(field)!.source})`,
+    absent: (v) => (v === undefined ? "is missing" : null),
+  };
+  const f = o.fields;
+  const dims = Object.entries(f.dimensions ?? {});
+  return (item) =>
+    readObservation(
+      {
+        externalId: queryOne(f.externalId, item),
+        value: queryOne(f.value, item),
+        observedAt: queryOne(f.observedAt, item),
+        weight: f.weight === undefined ? undefined : queryOne(f.weight, item),
+        dimensions: dims.length
+          ? Object.fromEntries(dims.map(([name, path]) => [name, queryOne(path, item)]))
+          : undefined,
+      },
+      style,
+    );
 }
 
 /** The items of one page; throws (naming the URL) when the page does not have the list where it should. */
@@ -113,6 +128,8 @@ async function* collect(ctx: CollectContext<HttpJsonOptions>): AsyncGenerator<Re
   const first = new URL(o.url);
   if (o.cursorParam && ctx.cursor !== null) first.searchParams.set(o.cursorParam, ctx.cursor);
   const at = { url: o.url, item: 0 };
+  const readItem = itemReader(o);
+  const cursorIsObservedAt = o.cursorField?.source === o.fields.observedAt.source;
   const hold = createCursorHold((cursor, previous) => {
     throw new PageError(
       at.url,
@@ -130,9 +147,10 @@ async function* collect(ctx: CollectContext<HttpJsonOptions>): AsyncGenerator<Re
     const items = page.status === 204 ? [] : itemsOf(page.body, o.items, page.url);
     const out: ReadRecord[] = [];
     at.url = page.url;
-    for (const [i, item] of items.entries()) {
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i];
       at.item = i;
-      const record = readItem(item, o);
+      const record = readItem(item);
       if (!o.cursorField) {
         out.push(record);
         continue;
@@ -149,7 +167,14 @@ async function* collect(ctx: CollectContext<HttpJsonOptions>): AsyncGenerator<Re
               record.externalId,
             )
           : record;
-      const ready = hold.push(r, cursor);
+      // A cursor read from the item's observedAt is the instant just parsed: not parsed again.
+      const ready = hold.push(
+        r,
+        cursor,
+        cursorIsObservedAt && r.kind !== "rejected" && typeof raw === "string"
+          ? r.observedAt.getTime()
+          : undefined,
+      );
       if (ready) out.push(ready);
     }
     yield* out;

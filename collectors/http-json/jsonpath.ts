@@ -118,7 +118,21 @@ export function queryAll(path: JsonPath, root: unknown): unknown[] {
 
 /** The first value the path selects, or undefined when it selects nothing. */
 export function queryOne(path: JsonPath, root: unknown): unknown {
-  return queryAll(path, root)[0];
+  if (!path.definite) return queryAll(path, root)[0];
+  // A definite path walks down without the arrays of queryAll: it runs for every field of every item.
+  let node = root;
+  for (const seg of path.segments) {
+    if (seg.kind === "key") {
+      if (!isObject(node) || !Object.hasOwn(node, seg.key)) return undefined;
+      node = node[seg.key];
+    } else if (seg.kind === "index") {
+      if (!Array.isArray(node)) return undefined;
+      const idx = seg.index < 0 ? node.length + seg.index : seg.index;
+      if (idx < 0 || idx >= node.length) return undefined;
+      node = node[idx];
+    }
+  }
+  return node;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

@@ -12,14 +12,14 @@ import {
   type Queryable,
 } from "./phase-aggregates.js";
 import {
+  additive,
+  bucketDays,
+  type DaySum,
+  dayRange,
+  loadDaySums,
   loadSeries,
-  loadSeriesSums,
-  pointsOf,
-  rollsUp,
-  rollUpDays,
   type SeriesPoint,
   type SeriesRequest,
-  type SeriesSums,
 } from "./series.js";
 import { bootstrapImprovementInterval } from "./statistics/index.js";
 import { type LoadedSubject, loadProjectsBySlug, loadSubjects, loadSubjectsOfProjects } from "./subjects.js";
@@ -69,7 +69,11 @@ export class KpiEngine {
   };
   /** Series by KPI, change stamp and arguments: many dashboards asking for one series cost one query. */
   private readonly seriesCache = new Map<string, Promise<SeriesPoint[]>>();
-  private readonly daySums = new Map<string, Promise<SeriesSums[]>>();
+  /**
+   * Day sums of additive KPIs by KPI, stamp and range: the DAY, WEEK and MONTH series of one KPI (the
+   * reporting refresher asks for all three after every change) cost one pass over its observations.
+   */
+  private readonly daysCache = new Map<string, Promise<DaySum[]>>();
   /** Phase sizes of the KPIs whose samples are drawn ahead in one tick, counted in one statement. */
   private readonly sizes = new DataLoader<KpiAggregateSpec, { before: number; after: number }>(
     async (specs) => {
@@ -196,13 +200,9 @@ export class KpiEngine {
     const key = `${kpi.id}|${subject.stamp}|${req.bucket}|${req.from?.getTime() ?? ""}|${req.to?.getTime() ?? ""}`;
     let hit = this.seriesCache.get(key);
     if (!hit) {
-      // A whole series (no from/to) of a MEAN, SUM or COUNT KPI: every bucket from the one DAY scan.
-      hit =
-        req.from === null && req.to === null && rollsUp(metric.aggregation)
-          ? this.wholeDays(`${kpi.id}|${subject.stamp}`, full).then((days) =>
-              pointsOf(req.bucket === "DAY" ? days : rollUpDays(days, req.bucket), metric.aggregation),
-            )
-          : loadSeries(this.db, full);
+      hit = additive(full.aggregation)
+        ? this.daySums(`${kpi.id}|${subject.stamp}`, full).then((days) => bucketDays(days, full))
+        : loadSeries(this.db, full);
       hit.catch(() => this.seriesCache.delete(key));
       this.seriesCache.set(key, hit);
       while (this.seriesCache.size > this.maxEntries)
@@ -211,14 +211,16 @@ export class KpiEngine {
     return hit;
   }
 
-  /** The whole DAY series' sums of a KPI at a stamp, shared by its DAY, WEEK and MONTH series. */
-  private wholeDays(key: string, full: SeriesRequest): Promise<SeriesSums[]> {
-    let hit = this.daySums.get(key);
+  private daySums(kpiStamp: string, req: SeriesRequest): Promise<DaySum[]> {
+    const range = dayRange(req);
+    const key = `${kpiStamp}|${range.lo ?? ""}|${range.hi ?? ""}`;
+    let hit = this.daysCache.get(key);
     if (!hit) {
-      hit = loadSeriesSums(this.db, { ...full, bucket: "DAY", from: null, to: null });
-      hit.catch(() => this.daySums.delete(key));
-      this.daySums.set(key, hit);
-      while (this.daySums.size > this.maxEntries) this.daySums.delete(this.daySums.keys().next().value!);
+      hit = loadDaySums(this.db, req, range);
+      hit.catch(() => this.daysCache.delete(key));
+      this.daysCache.set(key, hit);
+      while (this.daysCache.size > this.maxEntries)
+        this.daysCache.delete(this.daysCache.keys().next().value!);
     }
     return hit;
   }

@@ -34,77 +34,147 @@ const UNIT: Record<Bucket, string> = { DAY: "day", WEEK: "week", MONTH: "month" 
  * TimeZone, where a day across a DST change is 23 hours and would cut the last bucket short.
  */
 export async function loadSeries(db: Queryable, r: SeriesRequest): Promise<SeriesPoint[]> {
-  return pointsOf(await loadSeriesSums(db, r), r.aggregation);
+  if (additive(r.aggregation)) return bucketDays(await loadDaySums(db, r, dayRange(r)), r);
+  return loadPercentileSeries(db, r);
 }
 
-/** One bucket and phase as SQL sums it: the weight, the weighted value and (percentiles) the percentile. */
-export interface SeriesSums {
-  start: Date;
+/** MEAN, SUM and COUNT buckets are sums of whole UTC days (weeks and months start at midnight UTC). */
+export function additive(aggregation: Aggregation): boolean {
+  return PERCENTILE_OF[aggregation] === undefined;
+}
+
+/** Weight and weighted value of one UTC day and phase. */
+export interface DaySum {
+  start: number;
   phase: "BEFORE" | "AFTER";
   w: number;
   vw: number;
-  pct: number | null;
 }
 
-/** The points of the sums by the KPI's aggregation. */
-export function pointsOf(rows: readonly SeriesSums[], aggregation: Aggregation): SeriesPoint[] {
-  return rows.map(({ start, phase, w, vw, pct }) => {
-    let value: number | null;
-    switch (aggregation) {
-      case "MEAN":
-        value = finiteOrNull(vw / w);
-        break;
-      case "SUM":
-        value = vw;
-        break;
-      case "COUNT":
-        value = w;
-        break;
-      default:
-        value = pct;
-    }
-    return { start, phase, value, count: w };
-  });
+/**
+ * The observations whose days can fall into the request's buckets: a bucket kept starts at or after
+ * `from`, and one starting before `to` ends before `to` plus one bucket. ISO strings; null: unbounded.
+ */
+export function dayRange(r: Pick<SeriesRequest, "bucket" | "from" | "to">): {
+  lo: string | null;
+  hi: string | null;
+} {
+  let hi: Date | null = null;
+  if (r.to) {
+    hi = new Date(r.to.getTime());
+    if (r.bucket === "MONTH") hi.setUTCMonth(hi.getUTCMonth() + 1);
+    else hi.setUTCDate(hi.getUTCDate() + (r.bucket === "WEEK" ? 7 : 1));
+  }
+  return { lo: r.from?.toISOString() ?? null, hi: hi?.toISOString() ?? null };
 }
 
-/** Whether a whole series of this aggregation can be summed up from its DAY sums (not a percentile). */
-export function rollsUp(aggregation: Aggregation): boolean {
-  return PERCENTILE_OF[aggregation] === undefined;
+/**
+ * Sums by UTC day and phase, in one pass over the KPI's index range, shared by the DAY, WEEK and MONTH
+ * series of one KPI (the reporting refresher recomputes all three after every committed batch). An observation inside both
+ * windows (when they overlap) counts in both phases, as in the figures.
+ */
+export async function loadDaySums(
+  db: Queryable,
+  r: Omit<SeriesRequest, "bucket" | "from" | "to">,
+  range: { lo: string | null; hi: string | null },
+): Promise<DaySum[]> {
+  // One index range scan per UTC day that has observations (each next such day found by one index probe,
+  // so years without data cost nothing): no per-row bucket arithmetic, no sort or hash of the rows (a sort
+  // of 1M rows spills to disk at the default work_mem). Days are 24 hours: `+ interval '1 day'` would
+  // follow the session's TimeZone across a DST change.
+  const inRange = `($7::timestamptz IS NULL OR o.observed_at >= $7) AND ($8::timestamptz IS NULL OR o.observed_at < $8)`;
+  const dayOf = (at: string) => `date_bin('24 hours', ${at}, TIMESTAMPTZ '2000-01-03 00:00:00+00')`;
+  const rows = await db.query(
+    `WITH RECURSIVE days(day) AS (
+       SELECT ${dayOf("min(o.observed_at)")} FROM observation o
+       WHERE o.project_id = $1 AND o.metric_id = $2 AND ${inRange}
+       UNION ALL
+       SELECT (SELECT ${dayOf("o.observed_at")} FROM observation o
+               WHERE o.project_id = $1 AND o.metric_id = $2 AND ${inRange}
+                 AND o.observed_at >= days.day + interval '24 hours'
+               ORDER BY o.observed_at LIMIT 1)
+       FROM days WHERE days.day IS NOT NULL
+     )
+     SELECT extract(epoch FROM d.day)::float8 * 1000 AS start, s.*
+     FROM days d
+     CROSS JOIN LATERAL (
+       SELECT count(*) FILTER (WHERE b) AS bn, sum(weight) FILTER (WHERE b) AS bw,
+         sum(value * weight) FILTER (WHERE b) AS bvw, count(*) FILTER (WHERE a) AS an,
+         sum(weight) FILTER (WHERE a) AS aw, sum(value * weight) FILTER (WHERE a) AS avw
+       FROM (
+         SELECT o.value, o.weight,
+           $4::timestamptz IS NOT NULL AND o.observed_at < $4 AND ($3::timestamptz IS NULL OR o.observed_at >= $3) AS b,
+           ($5::timestamptz IS NULL OR o.observed_at >= $5) AND ($6::timestamptz IS NULL OR o.observed_at < $6) AS a
+         FROM observation o
+         WHERE o.project_id = $1 AND o.metric_id = $2
+           AND o.observed_at >= d.day AND o.observed_at < d.day + interval '24 hours' AND ${inRange}
+           AND ($9::text IS NULL OR o.dimensions ->> $9 = $10)
+       ) x
+     ) s
+     WHERE d.day IS NOT NULL AND (s.bn > 0 OR s.an > 0)`,
+    [
+      r.projectId,
+      r.metricId,
+      r.windows.before?.from?.toISOString() ?? null,
+      r.windows.before?.to?.toISOString() ?? null,
+      r.windows.after.from?.toISOString() ?? null,
+      r.windows.after.to?.toISOString() ?? null,
+      range.lo,
+      range.hi,
+      r.cohort?.dimension ?? null,
+      r.cohort?.treatment ?? null,
+    ],
+  );
+  const out: DaySum[] = [];
+  for (const row of rows) {
+    const start = Number(row.start);
+    if (Number(row.bn) > 0) out.push({ start, phase: "BEFORE", w: Number(row.bw), vw: Number(row.bvw) });
+    if (Number(row.an) > 0) out.push({ start, phase: "AFTER", w: Number(row.aw), vw: Number(row.avw) });
+  }
+  return out;
 }
 
 const DAY_MS = 86_400_000;
 
-/**
- * A whole WEEK or MONTH series from the whole DAY series' sums (MEAN, SUM, COUNT only): a UTC day lies in
- * exactly one ISO week and one month, and a day's phase is its rows' phase, so the groups are the ones SQL
- * would form; one scan of the KPI's rows then serves all three buckets (the reporting refresher asks for all
- * three after every change). Sums are added per day rather than per row: equal up to floating-point rounding.
- */
-export function rollUpDays(days: readonly SeriesSums[], bucket: "WEEK" | "MONTH"): SeriesSums[] {
-  const groups = new Map<string, SeriesSums>();
-  for (const d of days) {
-    const t = d.start.getTime();
-    const day = new Date(t);
-    const start =
-      bucket === "WEEK"
-        ? t - ((day.getUTCDay() + 6) % 7) * DAY_MS
-        : Date.UTC(day.getUTCFullYear(), day.getUTCMonth(), 1);
-    const key = `${start}|${d.phase}`;
-    const g = groups.get(key);
-    if (g) {
-      g.w += d.w;
-      g.vw += d.vw;
-    } else groups.set(key, { start: new Date(start), phase: d.phase, w: d.w, vw: d.vw, pct: null });
-  }
-  // As SQL orders them: by start, then BEFORE before AFTER.
-  return [...groups.values()].sort(
-    (a, b) =>
-      a.start.getTime() - b.start.getTime() || (a.phase === b.phase ? 0 : a.phase === "BEFORE" ? -1 : 1),
-  );
+/** The UTC start of the bucket holding a day that starts at `day` (ms): weeks start on Monday (ISO). */
+function bucketOf(day: number, bucket: Bucket): number {
+  if (bucket === "DAY") return day;
+  if (bucket === "WEEK") return day - ((((Math.floor(day / DAY_MS) + 3) % 7) + 7) % 7) * DAY_MS; // 1970-01-01 was a Thursday
+  const d = new Date(day);
+  d.setUTCDate(1);
+  return d.getTime();
 }
 
-/** The series' sums per bucket and phase, in SQL (see loadSeries). */
-export async function loadSeriesSums(db: Queryable, r: SeriesRequest): Promise<SeriesSums[]> {
+/** The points of an additive series from its day sums: buckets starting in [from, to), in order, BEFORE first. */
+export function bucketDays(
+  days: readonly DaySum[],
+  r: Pick<SeriesRequest, "aggregation" | "bucket" | "from" | "to">,
+): SeriesPoint[] {
+  const from = r.from?.getTime() ?? Number.NEGATIVE_INFINITY;
+  const to = r.to?.getTime() ?? Number.POSITIVE_INFINITY;
+  const sums = new Map<string, DaySum>();
+  for (const d of days) {
+    const start = bucketOf(d.start, r.bucket);
+    if (start < from || start >= to) continue;
+    const key = `${start}|${d.phase}`;
+    const s = sums.get(key);
+    if (s) {
+      s.w += d.w;
+      s.vw += d.vw;
+    } else sums.set(key, { start, phase: d.phase, w: d.w, vw: d.vw });
+  }
+  return [...sums.values()]
+    .sort((a, b) => a.start - b.start || (a.phase === b.phase ? 0 : a.phase === "BEFORE" ? -1 : 1))
+    .map((s) => ({
+      start: new Date(s.start),
+      phase: s.phase,
+      value: r.aggregation === "MEAN" ? finiteOrNull(s.vw / s.w) : r.aggregation === "SUM" ? s.vw : s.w,
+      count: s.w,
+    }));
+}
+
+/** MEDIAN and P90: a weighted percentile per bucket, which day sums cannot give. */
+async function loadPercentileSeries(db: Queryable, r: SeriesRequest): Promise<SeriesPoint[]> {
   const p = PERCENTILE_OF[r.aggregation] ?? null;
   const params: unknown[] = [
     r.projectId,
@@ -149,11 +219,23 @@ export async function loadSeriesSums(db: Queryable, r: SeriesRequest): Promise<S
       min(value) FILTER (WHERE $12::float8 IS NOT NULL AND cw >= $12 * tw * (1 - 1e-12)) AS pct
     FROM b GROUP BY start, phase ORDER BY start, phase DESC`;
   const rows = await db.query(sql, params);
-  return rows.map((row) => ({
-    start: row.start as Date,
-    phase: row.phase,
-    w: Number(row.w),
-    vw: Number(row.vw),
-    pct: row.pct === null ? null : Number(row.pct),
-  }));
+  return rows.map((row) => {
+    const w = Number(row.w);
+    const vw = Number(row.vw);
+    let value: number | null;
+    switch (r.aggregation) {
+      case "MEAN":
+        value = finiteOrNull(vw / w);
+        break;
+      case "SUM":
+        value = vw;
+        break;
+      case "COUNT":
+        value = w;
+        break;
+      default:
+        value = row.pct === null ? null : Number(row.pct);
+    }
+    return { start: row.start as Date, phase: row.phase, value, count: w };
+  });
 }

@@ -25,6 +25,13 @@ export interface RefresherOptions {
    */
   restFactor?: number;
   /**
+   * The shortest such rest (default 1 s): a drain recomputes whole KPIs, so its cost grows with the stored
+   * observations; were the rest only proportional to it, a cheap drain would just run more often, and
+   * refreshing would keep a fifth of the time under a stream of batches (a collector run) whatever it costs.
+   * A change that follows no drain within this long is still drained after `coalesceMs` only.
+   */
+  minRestMs?: number;
+  /**
    * What a commit may wait for its refresh under a stream, in ms (default 4,000: the contract keeps
    * `reporting` within 5 s of every commit, a second to spare). A commit that just missed a drain waits
    * for the rest of that drain, the rest, and its own drain: the rest is at most this less two drains.
@@ -62,6 +69,8 @@ export class ReportingRefresher extends EventEmitter {
   private requested = false;
   private lastDrainMs = 0;
   private lastDrainEnd = 0;
+  /** Whether the current drain wrote rows (set by drainOnce). */
+  private wrote = false;
   private stopped = false;
   private lastProjects = 0;
   private client: pg.Client | null = null;
@@ -89,7 +98,9 @@ export class ReportingRefresher extends EventEmitter {
     await this.listener.start();
     await this.ds.query(`INSERT INTO reporting_queue (kind) VALUES ('all')`);
     await this.drainNow();
-    this.lastDrainMs = 0; // the full refresh of start-up says nothing of what a change costs
+    // The full refresh of start-up says nothing of what a change costs: the first change is not held back.
+    this.lastDrainMs = 0;
+    this.lastDrainEnd = 0;
     // A safety net: a drain that lost the lock race, or a notification lost in a reconnect, is picked up.
     const every = this.opts.retryMs ?? 1000;
     this.periodic = setInterval(() => this.request(), every);
@@ -117,7 +128,7 @@ export class ReportingRefresher extends EventEmitter {
     const rest =
       this.lastDrainEnd +
       Math.min(
-        (this.opts.restFactor ?? 9) * d,
+        Math.max((this.opts.restFactor ?? 9) * d, this.opts.minRestMs ?? 1000),
         Math.max(this.opts.maxRestMs ?? 2000, (this.opts.latencyBudgetMs ?? 4000) - 2 * d),
       ) -
       Date.now();
@@ -148,8 +159,13 @@ export class ReportingRefresher extends EventEmitter {
         if (!this.stopped) this.log.warn("refreshing the reporting schema failed; retrying", { error: e });
       } finally {
         this.draining = false;
-        this.lastDrainEnd = Date.now();
-        this.lastDrainMs = this.lastDrainEnd - started;
+        // Only a drain that recomputed something sets the rest: the periodic safety-net drain of an empty
+        // queue must not delay the next change, nor make the drains look cheap.
+        if (this.wrote) {
+          this.wrote = false;
+          this.lastDrainEnd = Date.now();
+          this.lastDrainMs = this.lastDrainEnd - started;
+        }
         if (this.requested) {
           this.requested = false;
           this.request();
@@ -293,6 +309,7 @@ export class ReportingRefresher extends EventEmitter {
       open = false;
       this.pending.clear();
       if (all || projectsDue) this.lastProjects = Date.now();
+      this.wrote = true;
       this.emit("refreshed", refreshed);
       return claimed.length >= CLAIM;
     } catch (e) {

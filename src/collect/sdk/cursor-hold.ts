@@ -38,9 +38,18 @@ export function createCursorHold(order: (cursor: string, previous: string) => vo
   let held: { record: Rec; cursor: Sortable | undefined } | null = null;
   let last: Sortable | undefined;
   return {
-    /** Takes a record and its sort value; gives back the record to yield now, if any. */
-    push(record: Rec, cursor: string | undefined): Rec | null {
-      const value = cursor === undefined ? undefined : sortable(cursor);
+    /**
+     * Takes a record and its sort value; gives back the record to yield now, if any. `instant`: the
+     * value's instant when the caller has parsed it already (a date-time cursor that is also the record's
+     * observedAt), so it is not parsed twice; such a value is a date-time, never a number.
+     */
+    push(record: Rec, cursor: string | undefined, instant?: number): Rec | null {
+      const value =
+        cursor === undefined
+          ? undefined
+          : instant === undefined
+            ? sortable(cursor)
+            : { text: cursor, instant, number: null };
       if (value !== undefined) {
         if (last !== undefined && compareSortable(value, last) < 0) order(value.text, last.text);
         last = value;

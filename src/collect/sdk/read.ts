@@ -30,35 +30,52 @@ export interface ReadStyle {
 const INSTANT = "an ISO-8601 date-time with an offset or epoch milliseconds";
 
 export function readObservation(raw: RawFields, s: ReadStyle): ObservationRecord | RejectedRecord {
+  // Module functions rather than closures: this runs once per collected record.
   const externalId = toExternalId(raw.externalId);
-  const blank = (v: unknown) => v === undefined || v === null || s.absent(v) !== null;
-  const bad = (field: string, v: unknown, expected: string) => {
-    const absent = s.absent(v);
-    const what = absent
-      ? `${s.source(field)} ${absent}`
-      : ` ${showValue(v)}${s.source(field)} is not ${expected}`;
-    const name = s.name ? s.name(field) : field.replace(/^dimensions\./, "dimension ");
-    return rejection(`${s.prefix ?? ""}${name}${what}`, externalId);
-  };
   if (externalId === null)
-    return bad("externalId", raw.externalId, s.idExpected ?? "a non-empty string or a number");
+    return bad(s, externalId, "externalId", raw.externalId, s.idExpected ?? "a non-empty string or a number");
   const value = toFiniteNumber(raw.value);
-  if (value === null) return bad("value", raw.value, "a number");
-  const observedAt = toInstant(raw.observedAt, { digitsAsEpochMs: s.digitsAsEpochMs });
-  if (observedAt === null) return bad("observedAt", raw.observedAt, INSTANT);
+  if (value === null) return bad(s, externalId, "value", raw.value, "a number");
+  const observedAt = toInstant(raw.observedAt, s.digitsAsEpochMs ? EPOCH_MS : NO_EPOCH_MS);
+  if (observedAt === null) return bad(s, externalId, "observedAt", raw.observedAt, INSTANT);
   const record: ObservationRecord = { externalId, observedAt, value };
-  if (!blank(raw.weight)) {
+  if (!blank(s, raw.weight)) {
     const weight = toFiniteNumber(raw.weight);
-    if (weight === null) return bad("weight", raw.weight, "a number");
+    if (weight === null) return bad(s, externalId, "weight", raw.weight, "a number");
     record.weight = weight;
   }
-  const dims: Record<string, string> = {};
-  for (const [name, v] of Object.entries(raw.dimensions ?? {})) {
-    if (blank(v)) continue;
+  if (raw.dimensions === undefined) return record;
+  let dims: Record<string, string> | null = null;
+  for (const name in raw.dimensions) {
+    const v = raw.dimensions[name];
+    if (blank(s, v)) continue;
     if (typeof v !== "string" && typeof v !== "number" && typeof v !== "boolean")
-      return bad(`dimensions.${name}`, v, "a string, number or boolean");
+      return bad(s, externalId, `dimensions.${name}`, v, "a string, number or boolean");
+    dims ??= {};
     dims[name] = String(v);
   }
-  if (Object.keys(dims).length > 0) record.dimensions = dims;
+  if (dims) record.dimensions = dims;
   return record;
+}
+
+const EPOCH_MS = { digitsAsEpochMs: true };
+const NO_EPOCH_MS = { digitsAsEpochMs: false };
+
+function blank(s: ReadStyle, v: unknown): boolean {
+  return v === undefined || v === null || s.absent(v) !== null;
+}
+
+function bad(
+  s: ReadStyle,
+  externalId: string | null,
+  field: string,
+  v: unknown,
+  expected: string,
+): RejectedRecord {
+  const absent = s.absent(v);
+  const what = absent
+    ? `${s.source(field)} ${absent}`
+    : ` ${showValue(v)}${s.source(field)} is not ${expected}`;
+  const name = s.name ? s.name(field) : field.replace(/^dimensions\./, "dimension ");
+  return rejection(`${s.prefix ?? ""}${name}${what}`, externalId);
 }
