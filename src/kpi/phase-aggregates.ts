@@ -1,4 +1,5 @@
 import type { Aggregation } from "../db/entities/metric.js";
+import { isBackground } from "./background.js";
 import type { KpiWindows } from "./phases.js";
 
 // The phase aggregates of many KPIs in one SQL statement per kind (moments, or moments plus a weighted
@@ -119,12 +120,12 @@ function phasesOf(withCohorts: boolean, only?: Phase): string {
 type Phase = "b" | "a";
 const PHASES: readonly Phase[] = ["b", "a"];
 
-/** Batches of up to this many KPIs (per shape) send each phase as its own statement. */
+/** Batches of up to this many KPIs (per shape) send each phase as its own statement, except in background work. */
 const SPLIT_PHASES_MAX_KPIS = 8;
 
 /** The phases to send as separate statements (undefined = both in one statement). */
 function phasesFor(specs: readonly KpiAggregateSpec[]): (Phase | undefined)[] {
-  if (specs.length > SPLIT_PHASES_MAX_KPIS) return [undefined];
+  if (specs.length > SPLIT_PHASES_MAX_KPIS || isBackground()) return [undefined];
   // A baseline without an end is empty (phasesOf): no statement for it when no KPI has one.
   return specs.some((s) => s.windows.before?.to) ? [...PHASES] : ["a"];
 }

@@ -1,6 +1,7 @@
 import { EventEmitter } from "node:events";
 import pg from "pg";
 import type { DataSource } from "typeorm";
+import { inBackground } from "../kpi/background.js";
 import type { KpiEngine } from "../kpi/engine.js";
 import { PgListener } from "../live/listener.js";
 import type { Logger } from "../log.js";
@@ -278,7 +279,7 @@ export class ReportingRefresher extends EventEmitter {
         // Project rows with the last chunk; their inputs load while the engine computes the KPIs.
         const pIds = last ? projectList : [];
         const [rows, inputs] = await Promise.all([
-          computeKpiRows(this.ds, this.engine, kIds),
+          inBackground(() => computeKpiRows(this.ds, this.engine, kIds)),
           loadProjectInputs(this.ds, pIds),
         ]);
         this.remember(rows.benefits);

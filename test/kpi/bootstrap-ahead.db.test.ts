@@ -1,7 +1,9 @@
 import type { DataSource } from "typeorm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { inBackground } from "../../src/kpi/background.js";
 import { KpiEngine, specOf } from "../../src/kpi/engine.js";
 import {
+  loadPhaseAggregates,
   loadPhaseSamples,
   loadPhaseSizes,
   type Queryable,
@@ -110,5 +112,28 @@ describe("bootstrap sample drawn ahead", () => {
     const got = await ahead.confidence((await ahead.figures([kpiId])).get(kpiId)!);
     expect(got).toEqual(want);
     expect(aheadDb.samples).toBe(2); // drawn ahead once, not again for the interval
+  });
+
+  it("sends a KPI's two phases as two statements, but as one in background work", async () => {
+    const { kpiId, subject } = await setUp("ahead-split", "ahead.split");
+    const sent: string[] = [];
+    const db: Queryable = {
+      query: (sql, params) => {
+        sent.push(sql);
+        return ds.query(sql, params);
+      },
+    };
+    const apart = await loadPhaseAggregates(db, [specOf(subject)]);
+    expect(sent).toHaveLength(2);
+    sent.length = 0;
+    const together = await inBackground(() => loadPhaseAggregates(db, [specOf(subject)]));
+    expect(sent).toHaveLength(1);
+    // The same figures either way, and the phases' counts are the data's.
+    expect(together.get(kpiId)).toEqual(apart.get(kpiId));
+    expect(apart.get(kpiId)!.treatment.before.n).toBe(BEFORE.length);
+    expect(apart.get(kpiId)!.treatment.after.n).toBe(AFTER.length);
+    sent.length = 0;
+    await inBackground(() => loadPhaseSamples(db, [specOf(subject)], [SAMPLE_ALL], 1));
+    expect(sent).toHaveLength(1);
   });
 });
