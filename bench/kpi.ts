@@ -28,8 +28,8 @@ export const KPI_QUERY = `query Kpi($slug: String!, $metric: String!) {
 // one half-open range of observed_at on observation_range (project_id, metric_id, observed_at), read by an
 // index-only scan, as the app reads it; seq and bitmap scans are off on the floor's connections, because
 // PostgreSQL otherwise picks a parallel seq scan of the whole table for a half-table range (more CPU and,
-// at 10 M rows over 1,000 KPIs, far more rows read). The app sends a KPI's two phases as two statements at
-// once (two backends); the floor does the same with its two phases, each without parallel workers (left on,
+// at 10 M rows over 1,000 KPIs, far more rows read). The app sends a MEAN KPI's two phases as two statements
+// at once (two backends), a percentile KPI's in one; the floor does the same, without parallel workers (left on,
 // PostgreSQL's choice varied between runs: a Parallel Append for MEAN, a serial Append with a serial sort for
 // MEDIAN). bench/PLANS.md shows both plans.
 
@@ -78,13 +78,22 @@ export interface Figures {
   current: { value: number; count: number };
 }
 
-/** A floor's phases, sent at once on the floor's pool (as the app sends its two). */
-export async function floorRows(pool: pg.Pool, phases: string[], params: unknown[]): Promise<any[]> {
+/**
+ * A floor's phases with the app's parallelism: MEAN's sent at once on the floor's pool (as the app sends its
+ * two), a percentile's in one statement (UNION ALL, one backend), as the app keeps percentile shapes whole.
+ */
+export async function floorRows(
+  pool: pg.Pool,
+  phases: string[],
+  params: unknown[],
+  apart: boolean,
+): Promise<any[]> {
+  if (!apart) return (await pool.query(phases.join("\nUNION ALL\n"), params)).rows;
   return (await Promise.all(phases.map((sql) => pool.query(sql, params)))).flatMap((r) => r.rows);
 }
 
 export async function floorFigures(pool: pg.Pool, phases: string[], params: unknown[]): Promise<Figures> {
-  const rows = await floorRows(pool, phases, params);
+  const rows = await floorRows(pool, phases, params, phases === MEAN_FLOOR_PHASES);
   const b = rows.find((r) => r.after === false);
   const a = rows.find((r) => r.after === true);
   return {
@@ -359,8 +368,8 @@ export async function kpiBenchmark(env: ObservationsEnv, meanSource: string | nu
       `# Query plans at ${fmtInt(ROWS)} observations per KPI (written by \`npm run bench\`, benchmark \`kpi\`)\n\n` +
         `The floor runs on plain connections with \`${FLOOR_SETTINGS.join("; ")}\`, so that it reads each phase ` +
         "by the same index-only range scan on `observation_range` as the app (left alone, PostgreSQL picks a " +
-        "parallel seq scan of the whole table for a half-table range); its two phases are sent at once on two " +
-        "connections, as the app sends its two phases. Each statement's plan is shown.\n\n" +
+        "parallel seq scan of the whole table for a half-table range); MEAN's two phases are sent at once on two " +
+        "connections, MEDIAN's in one statement, as the app sends them. Each phase's plan is shown.\n\n" +
         plans,
     );
     return kpiSection(kpis, meanSource ?? "COPY", (Date.now() - started) / 1000);
@@ -428,11 +437,11 @@ function kpiSection(kpis: KpiResult[], meanSource: string, seconds: number): Sec
 - Cold = the engine's cache misses: before each cold query, observation 0 of the KPI is re-recorded with identical
   fields through \`recordObservations\`, which changes the KPI's stamp but not its figures. Warm = the same query
   again right after (cache hit). "App aggregate SQL alone" = the engine's \`loadPhaseAggregates\` on a plain pg
-  pool of 2 connections (it sends the two phases at once, as on the app's pool). Floors (\`bench/kpi.ts\`), the best plain SQL with the app's plan: each phase is its own range
+  pool of 2 connections (as on the app's pool). Floors (\`bench/kpi.ts\`), the best plain SQL with the app's plan: each phase is its own range
   (\`project_id=$1 AND metric_id=$2 AND observed_at < $3\`, resp. \`>= $3\`), read by an index-only scan on
   \`observation_range\` as the app reads it (plain connections with ${FLOOR_SETTINGS.map((x) => `\`${x.replace(/^SET /, "")}\``).join(", ")}:
-  left alone PostgreSQL picks a parallel seq scan of the whole table), the two phases sent at once on two connections
-  as the app sends its two; MEAN \`sum(value*weight)/sum(weight), sum(weight),
+  left alone PostgreSQL picks a parallel seq scan of the whole table), with the app's parallelism: MEAN's two phases
+  sent at once on two connections, MEDIAN's in one statement (\`UNION ALL\`); MEAN \`sum(value*weight)/sum(weight), sum(weight),
   min(observed_at), max(observed_at)\` per phase; MEDIAN the phase's total weight, then its values in
   value order with \`sum(weight) OVER (ORDER BY value ROWS UNBOUNDED PRECEDING)\`, the first reaching 50 %. Every
   answer is checked against figures computed in JavaScript.

@@ -32,14 +32,14 @@ export interface Figures {
   current: { value: number; count: number };
 }
 
-/** The floor's phases sent at once on a pool of two connections (bench/kpi.ts `floorPool`), as the app sends its two. */
+/** The floor on a pool of two connections (bench/kpi.ts `floorPool`): MEAN's phases at once, a percentile's in one statement, as the app. */
 export async function floorFigures(pool: pg.Pool, k: KpiDef): Promise<Figures> {
   const p = k.aggregation === "MEDIAN" ? 0.5 : k.aggregation === "P90" ? 0.9 : null;
   const base = [k.ids.project, k.ids.metric, GO_LIVE.toISOString()];
   const rows =
     p === null
-      ? await floorRows(pool, MEAN_RANGE_FLOOR, base)
-      : await floorRows(pool, PCT_RANGE_FLOOR, [...base, p]);
+      ? await floorRows(pool, MEAN_RANGE_FLOOR, base, true)
+      : await floorRows(pool, PCT_RANGE_FLOOR, [...base, p], false);
   const b = rows.find((r) => r.after === false);
   const a = rows.find((r) => r.after === true);
   return {

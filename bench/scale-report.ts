@@ -160,9 +160,10 @@ Query of one KPI: \`bench/kpi.ts\`'s \`project(slug){ kpi(metricKey){ baseline{v
 improvementPct annualBenefit } }\`, on project 0's MEAN KPI (${fmtInt(r.rowsOf.big)} rows). Warm = the engine's cache hits. Cold = before each
 query, observation 0 of the KPI is re-recorded unchanged through \`recordObservations\` (its stamp changes, its figures do
 not). The best raw SQL (\`MEAN_RANGE_FLOOR\` / \`PCT_RANGE_FLOOR\` in \`bench/scale-figures.ts\`): per phase, one index-only range scan of
-\`observation_range\` computing only what the query asks (the weighted mean or percentile, Σweight, first and last time), the
-two phases sent at once on two plain connections (parallel workers, seq and bitmap scans off); "app SQL" = the engine's \`loadPhaseAggregates\` on a
-plain pool of 2 connections (it sends the two phases at once, as on the app's pool). Every answer is checked against
+\`observation_range\` computing only what the query asks (the weighted mean or percentile, Σweight, first and last time), with
+the app's parallelism: MEAN's two phases sent at once on two plain connections, a percentile's in one statement (parallel
+workers, seq and bitmap scans off); "app SQL" = the engine's \`loadPhaseAggregates\` on a
+plain pool of 2 connections (as on the app's pool). Every answer is checked against
 JavaScript's figures over the generated rows. Medians of ${ITERATIONS} after 2 warm-up.
 
 | measure | result | CPU ms, server + PostgreSQL | target |
