@@ -112,18 +112,7 @@ export async function loadDaySums(
        ) x
      ) s
      WHERE d.day IS NOT NULL AND (s.bn > 0 OR s.an > 0)`,
-    [
-      r.projectId,
-      r.metricId,
-      r.windows.before?.from?.toISOString() ?? null,
-      r.windows.before?.to?.toISOString() ?? null,
-      r.windows.after.from?.toISOString() ?? null,
-      r.windows.after.to?.toISOString() ?? null,
-      range.lo,
-      range.hi,
-      r.cohort?.dimension ?? null,
-      r.cohort?.treatment ?? null,
-    ],
+    [...seriesKeyParams(r), range.lo, range.hi, r.cohort?.dimension ?? null, r.cohort?.treatment ?? null],
   );
   const out: DaySum[] = [];
   for (const row of rows) {
@@ -173,16 +162,18 @@ export function bucketDays(
     }));
 }
 
+/** $1–$6 of both series queries: the KPI's project and metric, then its phase windows' bounds. */
+function seriesKeyParams(r: Pick<SeriesRequest, "projectId" | "metricId" | "windows">): (string | null)[] {
+  const iso = (d: Date | null | undefined) => d?.toISOString() ?? null;
+  const { before, after } = r.windows;
+  return [r.projectId, r.metricId, iso(before?.from), iso(before?.to), iso(after.from), iso(after.to)];
+}
+
 /** MEDIAN and P90: a weighted percentile per bucket, which day sums cannot give. */
 async function loadPercentileSeries(db: Queryable, r: SeriesRequest): Promise<SeriesPoint[]> {
-  const p = PERCENTILE_OF[r.aggregation] ?? null;
+  const p = PERCENTILE_OF[r.aggregation]!;
   const params: unknown[] = [
-    r.projectId,
-    r.metricId,
-    r.windows.before?.from?.toISOString() ?? null,
-    r.windows.before?.to?.toISOString() ?? null,
-    r.windows.after.from?.toISOString() ?? null,
-    r.windows.after.to?.toISOString() ?? null,
+    ...seriesKeyParams(r),
     UNIT[r.bucket],
     r.from?.toISOString() ?? null,
     r.to?.toISOString() ?? null,
@@ -190,12 +181,6 @@ async function loadPercentileSeries(db: Queryable, r: SeriesRequest): Promise<Se
     r.cohort?.treatment ?? null,
     p,
   ];
-  // Cumulative weights are only needed for the weighted percentile; MEAN, SUM and COUNT skip the sort.
-  const cumulative =
-    p === null
-      ? "0 AS cw, 0 AS tw"
-      : `sum(weight) OVER (PARTITION BY start, phase ORDER BY value ROWS UNBOUNDED PRECEDING) AS cw,
-         sum(weight) OVER (PARTITION BY start, phase) AS tw`;
   const bucketStart = `(date_trunc($7, o.observed_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')`;
   const sql = `
     WITH x AS (
@@ -211,31 +196,20 @@ async function loadPercentileSeries(db: Queryable, r: SeriesRequest): Promise<Se
           OR o.observed_at < (($9::timestamptz AT TIME ZONE 'UTC') + ('1 ' || $7)::interval) AT TIME ZONE 'UTC')
         AND ($10::text IS NULL OR o.dimensions ->> $10 = $11)
     ), b AS (
-      SELECT x.*, ${cumulative}
+      SELECT x.*,
+        sum(weight) OVER (PARTITION BY start, phase ORDER BY value ROWS UNBOUNDED PRECEDING) AS cw,
+        sum(weight) OVER (PARTITION BY start, phase) AS tw
       FROM x
       WHERE ($8::timestamptz IS NULL OR start >= $8) AND ($9::timestamptz IS NULL OR start < $9)
     )
-    SELECT start, phase, sum(weight) AS w, sum(value * weight) AS vw,
-      min(value) FILTER (WHERE $12::float8 IS NOT NULL AND cw >= $12 * tw * (1 - 1e-12)) AS pct
+    SELECT start, phase, sum(weight) AS w,
+      min(value) FILTER (WHERE cw >= $12::float8 * tw * (1 - 1e-12)) AS pct
     FROM b GROUP BY start, phase ORDER BY start, phase DESC`;
   const rows = await db.query(sql, params);
-  return rows.map((row) => {
-    const w = Number(row.w);
-    const vw = Number(row.vw);
-    let value: number | null;
-    switch (r.aggregation) {
-      case "MEAN":
-        value = finiteOrNull(vw / w);
-        break;
-      case "SUM":
-        value = vw;
-        break;
-      case "COUNT":
-        value = w;
-        break;
-      default:
-        value = row.pct === null ? null : Number(row.pct);
-    }
-    return { start: row.start as Date, phase: row.phase, value, count: w };
-  });
+  return rows.map((row) => ({
+    start: row.start as Date,
+    phase: row.phase,
+    value: row.pct === null ? null : Number(row.pct),
+    count: Number(row.w),
+  }));
 }
