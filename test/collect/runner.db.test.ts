@@ -159,6 +159,30 @@ describe("a collector run", () => {
     expect(ids).toEqual(Array.from({ length: 35 }, (_, i) => `r${i}`)); // no gap, no duplicate
   });
 
+  it("a batch the database refuses while the next one is read fails the run; nothing after it is stored", async () => {
+    // The runner commits one batch while it reads the next: the refusal surfaces at the next commit.
+    await sql.query(`CREATE FUNCTION refuse_15() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.value = 15 THEN RAISE EXCEPTION 'disk full (test)'; END IF; RETURN NEW; END $$`);
+    await sql.query(
+      `CREATE TRIGGER refuse_15 BEFORE INSERT ON observation FOR EACH ROW EXECUTE FUNCTION refuse_15()`,
+    );
+    try {
+      script.records = Array.from({ length: 35 }, (_, i) => obs(i));
+      const failed = await t.gql(RUN);
+      expect(failed.body.data.runCollector).toMatchObject({ status: "FAILED", observations: 10 });
+      expect(failed.body.data.runCollector.error).toContain("disk full (test)");
+      expect(await count()).toBe(10);
+      expect(await cursor()).toBe("000009");
+    } finally {
+      await sql.query("DROP TRIGGER refuse_15 ON observation; DROP FUNCTION refuse_15()");
+    }
+    const next = await t.gql(RUN);
+    expect(next.body.data.runCollector).toMatchObject({ status: "SUCCEEDED", observations: 25 });
+    expect(script.seenCursor).toEqual([null, "000009"]);
+    const values = (await sql.query("SELECT value FROM observation ORDER BY value")).rows.map((r) => r.value);
+    expect(values).toEqual(Array.from({ length: 35 }, (_, i) => i));
+  });
+
   it("a run that fails before its first commit leaves the cursor where it was", async () => {
     await sql.query(`INSERT INTO collector_cursor (instance, cursor) VALUES ('src', '000003')`);
     script.records = Array.from({ length: 12 }, (_, i) => obs(i));
