@@ -1,4 +1,5 @@
 import DataLoader from "dataloader";
+import { isBackground, joinable, Lane, type Shared, share } from "./background.js";
 import { BOOTSTRAP_SAMPLE_SEED, sampleThreshold } from "./bootstrap-sample.js";
 import { Coalescer } from "./coalesce.js";
 import { computeFigures, type Interval, type KpiFigures, statisticsApply, windowsOf } from "./figures.js";
@@ -32,7 +33,7 @@ interface Entry {
   figures: KpiFigures;
   aggregates: KpiAggregates;
   /** The MEDIAN/P90 bootstrap interval, once asked for (undefined = not computed yet). */
-  bootstrap?: Promise<Interval | null>;
+  bootstrap?: Shared<Interval | null>;
 }
 
 export interface FiguresResult {
@@ -57,7 +58,7 @@ export class KpiEngine {
     Promise<{ keep: number; values: { before: Float64Array; after: Float64Array } }>
   >();
   /** Entries being computed, by KPI id and stamp: concurrent misses of one KPI share one computation. */
-  private readonly computing = new Map<string, Promise<Entry>>();
+  private readonly computing = new Map<string, Shared<Entry>>();
   /**
    * The change-stamp reads (KPI, metric and project rows with the stamps), coalesced across concurrent
    * requests (src/kpi/coalesce.ts: never from a read that began before the request).
@@ -68,12 +69,14 @@ export class KpiEngine {
     bySlug: new Coalescer((slugs: string[]) => loadProjectsBySlug(this.db, slugs)),
   };
   /** Series by KPI, change stamp and arguments: many dashboards asking for one series cost one query. */
-  private readonly seriesCache = new Map<string, Promise<SeriesPoint[]>>();
+  private readonly seriesCache = new Map<string, Shared<SeriesPoint[]>>();
   /**
    * Day sums of additive KPIs by KPI, stamp and range: the DAY, WEEK and MONTH series of one KPI (the
    * reporting refresher asks for all three after every change) cost one pass over its observations.
    */
-  private readonly daysCache = new Map<string, Promise<DaySum[]>>();
+  private readonly daysCache = new Map<string, Shared<DaySum[]>>();
+  /** Background work's series queries, one at a time (background.ts). */
+  private readonly lane = new Lane();
   /** Phase sizes of the KPIs whose samples are drawn ahead in one tick, counted in one statement. */
   private readonly sizes = new DataLoader<KpiAggregateSpec, { before: number; after: number }>(
     async (specs) => {
@@ -140,7 +143,8 @@ export class KpiEngine {
     if (!found) return null;
     const { subject, entry } = found;
     if (!statisticsApply(subject, entry.aggregates.treatment)) return null;
-    entry.bootstrap ??= (async () => {
+    if (joinable(entry.bootstrap)) return entry.bootstrap.promise;
+    const started = share(async () => {
       const { before, after } = entry.aggregates.treatment;
       const keep = sampleThreshold({ before: before.n, after: after.n });
       // A sample fetched ahead (prefetchSample) is the same sample when it was drawn at the same rate.
@@ -152,8 +156,12 @@ export class KpiEngine {
           ? ahead.values
           : await this.samples.load({ spec: specOf(subject), keep });
       return bootstrapImprovementInterval(values.before, values.after, p, subject.metric.direction);
-    })();
-    return entry.bootstrap;
+    });
+    entry.bootstrap = started;
+    started.promise.catch(() => {
+      if (entry.bootstrap === started) entry.bootstrap = undefined;
+    });
+    return started.promise;
   }
 
   /**
@@ -198,31 +206,41 @@ export class KpiEngine {
     };
     if (!this.useCache) return loadSeries(this.db, full);
     const key = `${kpi.id}|${subject.stamp}|${req.bucket}|${req.from?.getTime() ?? ""}|${req.to?.getTime() ?? ""}`;
-    let hit = this.seriesCache.get(key);
-    if (!hit) {
-      hit = additive(full.aggregation)
+    const hit = this.seriesCache.get(key);
+    if (joinable(hit)) return hit.promise;
+    const started = share(() =>
+      additive(full.aggregation)
         ? this.daySums(`${kpi.id}|${subject.stamp}`, full).then((days) => bucketDays(days, full))
-        : loadSeries(this.db, full);
-      hit.catch(() => this.seriesCache.delete(key));
-      this.seriesCache.set(key, hit);
-      while (this.seriesCache.size > this.maxEntries)
-        this.seriesCache.delete(this.seriesCache.keys().next().value!);
-    }
-    return hit;
+        : this.background(() => loadSeries(this.db, full)),
+    );
+    started.promise.catch(() => {
+      if (this.seriesCache.get(key) === started) this.seriesCache.delete(key);
+    });
+    this.seriesCache.delete(key);
+    this.seriesCache.set(key, started);
+    while (this.seriesCache.size > this.maxEntries)
+      this.seriesCache.delete(this.seriesCache.keys().next().value!);
+    return started.promise;
+  }
+
+  /** Background work's series queries go through the lane; a request's run at once. */
+  private background<T>(task: () => Promise<T>): Promise<T> {
+    return isBackground() ? this.lane.run(task) : task();
   }
 
   private daySums(kpiStamp: string, req: SeriesRequest): Promise<DaySum[]> {
     const range = dayRange(req);
     const key = `${kpiStamp}|${range.lo ?? ""}|${range.hi ?? ""}`;
-    let hit = this.daysCache.get(key);
-    if (!hit) {
-      hit = loadDaySums(this.db, req, range);
-      hit.catch(() => this.daysCache.delete(key));
-      this.daysCache.set(key, hit);
-      while (this.daysCache.size > this.maxEntries)
-        this.daysCache.delete(this.daysCache.keys().next().value!);
-    }
-    return hit;
+    const hit = this.daysCache.get(key);
+    if (joinable(hit)) return hit.promise;
+    const started = share(() => this.background(() => loadDaySums(this.db, req, range)));
+    started.promise.catch(() => {
+      if (this.daysCache.get(key) === started) this.daysCache.delete(key);
+    });
+    this.daysCache.delete(key);
+    this.daysCache.set(key, started);
+    while (this.daysCache.size > this.maxEntries) this.daysCache.delete(this.daysCache.keys().next().value!);
+    return started.promise;
   }
 
   private async entries(
@@ -264,7 +282,7 @@ export class KpiEngine {
   /** Entries for subjects the cache does not hold at their stamps; one aggregate batch for those not in progress. */
   private async compute(stale: LoadedSubject[]): Promise<Map<string, Entry>> {
     const key = (s: LoadedSubject) => `${s.kpi.id}|${s.stamp}`;
-    const mine = stale.filter((s) => !this.computing.has(key(s)));
+    const mine = stale.filter((s) => !joinable(this.computing.get(key(s))));
     if (mine.length) {
       const batch = loadPhaseAggregates(this.db, mine.map(specOf)).then((aggregates) => {
         const entries = new Map<string, Entry>();
@@ -281,14 +299,18 @@ export class KpiEngine {
         return entries;
       });
       for (const s of mine) {
-        const one = batch.then((m) => m.get(s.kpi.id)!);
-        one.catch(() => undefined);
+        const one = share(() => batch.then((m) => m.get(s.kpi.id)!));
+        one.promise.catch(() => undefined);
         this.computing.set(key(s), one);
-        void one.finally(() => this.computing.delete(key(s))).catch(() => undefined);
+        void one.promise
+          .finally(() => {
+            if (this.computing.get(key(s)) === one) this.computing.delete(key(s));
+          })
+          .catch(() => undefined);
       }
     }
     const pairs = await Promise.all(
-      stale.map(async (s) => [s.kpi.id, await this.computing.get(key(s))!] as const),
+      stale.map(async (s) => [s.kpi.id, await this.computing.get(key(s))!.promise] as const),
     );
     return new Map(pairs);
   }
