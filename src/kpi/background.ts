@@ -5,7 +5,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 //   shortens a request's wait, but the same split in background work would take both cores from the
 //   requests (bench/RESULTS.md, kpi: warm MEDIAN at 10 connections fell from 2,994 to 866 req/s while the
 //   refresher recomputed that KPI);
-// - its series queries run one at a time (a `Lane` of the engine): a drain of a few large KPIs would
+// - its series queries of large KPIs run one at a time (a `Lane` of the engine): a drain of a few large KPIs would
 //   otherwise send a dozen full scans at once and hold the pool's connections and both cores;
 // - a request never waits for a computation that background work started and has not finished
 //   (`joinable`): it computes its own, as it would have without the refresher (bench/RESULTS.md, page: a
@@ -45,13 +45,23 @@ export function joinable<T>(s: Shared<T> | undefined): s is Shared<T> {
   return s !== undefined && (s.settled || !s.background || isBackground());
 }
 
-/** Runs background tasks one at a time, in order; requests do not go through it. */
+/** Runs at most `width` background tasks at a time, in order of arrival; requests do not go through it. */
 export class Lane {
-  private tail: Promise<unknown> = Promise.resolve();
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
 
-  run<T>(task: () => Promise<T>): Promise<T> {
-    const result = this.tail.then(task);
-    this.tail = result.catch(() => undefined);
-    return result;
+  constructor(private readonly width = 1) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.running >= this.width) await new Promise<void>((go) => this.waiting.push(go));
+    else this.running++;
+    try {
+      return await task();
+    } finally {
+      // The slot passes to the next waiting task (running stays the same), else it is freed.
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running--;
+    }
   }
 }

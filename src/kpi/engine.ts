@@ -25,6 +25,14 @@ import {
 import { bootstrapImprovementInterval } from "./statistics/index.js";
 import { type LoadedSubject, loadProjectsBySlug, loadSubjects, loadSubjectsOfProjects } from "./subjects.js";
 
+/**
+ * Background series of a KPI that its last figures counted at this many observations or more go through the
+ * lane (background.ts), one at a time. Smaller ones are mostly round trips (a full refresh of 1,000 small
+ * KPIs would otherwise wait for 1,000 of them in a row), and a KPI not computed yet in this process
+ * (start-up, which serves nothing yet) runs at once too.
+ */
+const LANE_MIN_ROWS = 50_000;
+
 /** Samples drawn ahead and not (yet) used are dropped beyond this many. */
 const AHEAD_MAX = 64;
 
@@ -107,6 +115,7 @@ export class KpiEngine {
     readonly db: Queryable,
     private readonly maxEntries = 5000,
     private readonly useCache = true,
+    private readonly laneMinRows = LANE_MIN_ROWS,
   ) {}
 
   async figures(kpiIds: readonly string[]): Promise<Map<string, FiguresResult>> {
@@ -210,8 +219,8 @@ export class KpiEngine {
     if (joinable(hit)) return hit.promise;
     const started = share(() =>
       additive(full.aggregation)
-        ? this.daySums(`${kpi.id}|${subject.stamp}`, full).then((days) => bucketDays(days, full))
-        : this.background(() => loadSeries(this.db, full)),
+        ? this.daySums(kpi.id, subject.stamp, full).then((days) => bucketDays(days, full))
+        : this.background(kpi.id, () => loadSeries(this.db, full)),
     );
     started.promise.catch(() => {
       if (this.seriesCache.get(key) === started) this.seriesCache.delete(key);
@@ -223,17 +232,20 @@ export class KpiEngine {
     return started.promise;
   }
 
-  /** Background work's series queries go through the lane; a request's run at once. */
-  private background<T>(task: () => Promise<T>): Promise<T> {
-    return isBackground() ? this.lane.run(task) : task();
+  /** Background work's series queries of large KPIs go through the lane; a request's run at once. */
+  private background<T>(kpiId: string, task: () => Promise<T>): Promise<T> {
+    if (!isBackground()) return task();
+    const known = this.cache.get(kpiId)?.aggregates.treatment;
+    if (!known || known.before.n + known.after.n < this.laneMinRows) return task();
+    return this.lane.run(task);
   }
 
-  private daySums(kpiStamp: string, req: SeriesRequest): Promise<DaySum[]> {
+  private daySums(kpiId: string, stamp: string, req: SeriesRequest): Promise<DaySum[]> {
     const range = dayRange(req);
-    const key = `${kpiStamp}|${range.lo ?? ""}|${range.hi ?? ""}`;
+    const key = `${kpiId}|${stamp}|${range.lo ?? ""}|${range.hi ?? ""}`;
     const hit = this.daysCache.get(key);
     if (joinable(hit)) return hit.promise;
-    const started = share(() => this.background(() => loadDaySums(this.db, req, range)));
+    const started = share(() => this.background(kpiId, () => loadDaySums(this.db, req, range)));
     started.promise.catch(() => {
       if (this.daysCache.get(key) === started) this.daysCache.delete(key);
     });
