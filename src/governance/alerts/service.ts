@@ -1,4 +1,5 @@
 import type { DataSource } from "typeorm";
+import { inBackground } from "../../kpi/background.js";
 import type { KpiEngine } from "../../kpi/engine.js";
 import { Mailbox } from "../../live/mailbox.js";
 import type { Logger } from "../../log.js";
@@ -164,9 +165,13 @@ export class AlertService {
     }, this.opts.coalesceMs ?? 50);
   }
 
-  /** One evaluation at a time, in order. */
+  /**
+   * One evaluation at a time, in order. Evaluations are background work (src/kpi/background.ts): no request
+   * waits for them, and they share the figures the reporting refresher is computing after the same commit
+   * instead of computing them a second time beside it.
+   */
   private enqueue(p: Pending): Promise<void> {
-    const run = this.chain.then(() => this.evaluate(p));
+    const run = this.chain.then(() => inBackground(() => this.evaluate(p)));
     this.chain = run.catch((e) => this.log.warn("alert evaluation failed", { error: e }));
     return run;
   }
