@@ -45,23 +45,13 @@ export function joinable<T>(s: Shared<T> | undefined): s is Shared<T> {
   return s !== undefined && (s.settled || !s.background || isBackground());
 }
 
-/** Runs at most `width` background tasks at a time, in order of arrival; requests do not go through it. */
+/** Runs background tasks one at a time, in order of arrival; requests do not go through it. */
 export class Lane {
-  private running = 0;
-  private readonly waiting: (() => void)[] = [];
+  private tail: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly width = 1) {}
-
-  async run<T>(task: () => Promise<T>): Promise<T> {
-    if (this.running >= this.width) await new Promise<void>((go) => this.waiting.push(go));
-    else this.running++;
-    try {
-      return await task();
-    } finally {
-      // The slot passes to the next waiting task (running stays the same), else it is freed.
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.running--;
-    }
+  run<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(task);
+    this.tail = result.catch(() => undefined);
+    return result;
   }
 }

@@ -215,20 +215,27 @@ export class KpiEngine {
     };
     if (!this.useCache) return loadSeries(this.db, full);
     const key = `${kpi.id}|${subject.stamp}|${req.bucket}|${req.from?.getTime() ?? ""}|${req.to?.getTime() ?? ""}`;
-    const hit = this.seriesCache.get(key);
-    if (joinable(hit)) return hit.promise;
-    const started = share(() =>
+    return this.shared(this.seriesCache, key, () =>
       additive(full.aggregation)
         ? this.daySums(kpi.id, subject.stamp, full).then((days) => bucketDays(days, full))
         : this.background(kpi.id, () => loadSeries(this.db, full)),
     );
+  }
+
+  /**
+   * The computation cached under `key` when the caller may wait for it (background.ts `joinable`), else a
+   * new one in its place; a failed one is forgotten. The map keeps the newest `maxEntries`.
+   */
+  private shared<T>(map: Map<string, Shared<T>>, key: string, start: () => Promise<T>): Promise<T> {
+    const hit = map.get(key);
+    if (joinable(hit)) return hit.promise;
+    const started = share(start);
     started.promise.catch(() => {
-      if (this.seriesCache.get(key) === started) this.seriesCache.delete(key);
+      if (map.get(key) === started) map.delete(key);
     });
-    this.seriesCache.delete(key);
-    this.seriesCache.set(key, started);
-    while (this.seriesCache.size > this.maxEntries)
-      this.seriesCache.delete(this.seriesCache.keys().next().value!);
+    map.delete(key);
+    map.set(key, started);
+    while (map.size > this.maxEntries) map.delete(map.keys().next().value!);
     return started.promise;
   }
 
@@ -243,16 +250,9 @@ export class KpiEngine {
   private daySums(kpiId: string, stamp: string, req: SeriesRequest): Promise<DaySum[]> {
     const range = dayRange(req);
     const key = `${kpiId}|${stamp}|${range.lo ?? ""}|${range.hi ?? ""}`;
-    const hit = this.daysCache.get(key);
-    if (joinable(hit)) return hit.promise;
-    const started = share(() => this.background(kpiId, () => loadDaySums(this.db, req, range)));
-    started.promise.catch(() => {
-      if (this.daysCache.get(key) === started) this.daysCache.delete(key);
-    });
-    this.daysCache.delete(key);
-    this.daysCache.set(key, started);
-    while (this.daysCache.size > this.maxEntries) this.daysCache.delete(this.daysCache.keys().next().value!);
-    return started.promise;
+    return this.shared(this.daysCache, key, () =>
+      this.background(kpiId, () => loadDaySums(this.db, req, range)),
+    );
   }
 
   private async entries(
